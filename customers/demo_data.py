@@ -1,0 +1,402 @@
+"""Deterministic demo data: stores, ranks, tags, rewards, custom fields and customers with
+history. Used by `manage.py seed_demo` (and by tests at a small size)."""
+
+import random
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from customers.models import (
+    Customer,
+    CustomerTask,
+    CustomFieldDefinition,
+    Order,
+    PointsTransaction,
+    Reward,
+    RewardRedemption,
+    Store,
+)
+from customers.search_text import build_search_text
+from ranks.models import Rank
+from tags.models import CustomerTag, Tag
+
+VI_LAST = [
+    "Nguyễn",
+    "Trần",
+    "Lê",
+    "Phạm",
+    "Hoàng",
+    "Huỳnh",
+    "Phan",
+    "Vũ",
+    "Võ",
+    "Đặng",
+    "Bùi",
+    "Đỗ",
+    "Hồ",
+    "Ngô",
+    "Dương",
+    "Lý",
+]
+VI_FIRST = [
+    "An",
+    "Bình",
+    "Châu",
+    "Dũng",
+    "Giang",
+    "Hà",
+    "Hải",
+    "Hạnh",
+    "Hiếu",
+    "Hoa",
+    "Hùng",
+    "Khánh",
+    "Lan",
+    "Linh",
+    "Long",
+    "Mai",
+    "Minh",
+    "Nam",
+    "Ngọc",
+    "Phúc",
+    "Quân",
+    "Quỳnh",
+    "Sơn",
+    "Tâm",
+    "Thảo",
+    "Thu",
+    "Trang",
+    "Trung",
+    "Tuấn",
+    "Vy",
+    "Yến",
+    "Đức",
+    "Đạt",
+]
+VI_MIDDLE = ["Văn", "Thị", "Hữu", "Minh", "Ngọc", "Thanh", "Quốc", "Đức", "Gia", ""]
+EN_FIRST = [
+    "Olivia",
+    "Liam",
+    "Emma",
+    "Noah",
+    "Amelia",
+    "Oliver",
+    "Ava",
+    "Elijah",
+    "Sophia",
+    "James",
+    "Isabella",
+    "William",
+    "Mia",
+    "Lucas",
+    "Charlotte",
+    "Henry",
+    "Grace",
+    "Jack",
+]
+EN_LAST = [
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Miller",
+    "Davis",
+    "Wilson",
+    "Taylor",
+    "Anderson",
+    "Thomas",
+    "Moore",
+    "Martin",
+    "Clark",
+]
+CITIES = [
+    ("Hồ Chí Minh", 40),
+    ("Hà Nội", 30),
+    ("Đà Nẵng", 10),
+    ("Hải Phòng", 6),
+    ("Cần Thơ", 5),
+    ("Nha Trang", 4),
+    ("Huế", 3),
+    ("Vũng Tàu", 2),
+]
+RANKS = [
+    ("Member", "member", 0, "grey", "Welcome gift; birthday voucher"),
+    ("Silver", "silver", 2_000_000, "silver", "5% off; free delivery over 500k"),
+    ("Gold", "gold", 10_000_000, "gold", "8% off; priority support"),
+    ("Platinum", "platinum", 30_000_000, "platinum", "10% off; lounge access"),
+    ("Diamond", "diamond", 80_000_000, "diamond", "15% off; personal shopper"),
+]
+TAGS = [
+    ("VIP", "gold"),
+    ("Followed OA", "blue"),
+    ("App user", "teal"),
+    ("Newsletter", "green"),
+    ("Birthday this month", "pink"),
+    ("Lapsed", "grey"),
+    ("Big spender", "purple"),
+    ("Wholesale lead", "orange"),
+    ("Complaint", "red"),
+    ("Tourist", "yellow"),
+    ("Student", "teal"),
+    ("Corporate", "blue"),
+]
+REWARDS = [
+    ("voucher-50k", "Voucher 50.000đ", 500),
+    ("voucher-200k", "Voucher 200.000đ", 1800),
+    ("free-coffee", "Free coffee", 150),
+    ("tote-bag", "Tote bag", 900),
+    ("spa-day", "Spa day", 6000),
+]
+TASKS = [
+    "Complete your profile",
+    "First purchase",
+    "Refer a friend",
+    "Follow the official account",
+    "Buy 5 times in a month",
+    "Write a review",
+]
+
+
+def _weighted(rng, pairs):
+    values, weights = zip(*pairs, strict=True)
+    return rng.choices(values, weights=weights)[0]
+
+
+@transaction.atomic
+def seed_demo(customers: int = 3000, seed: int = 20261122) -> dict:
+    """Create the demo data set; returns how many of each thing were made."""
+    rng = random.Random(seed)
+    now = timezone.now()
+
+    stores = [
+        Store.objects.create(code=f"store-{i:02d}", name=f"{city} {label}", city=city)
+        for i, (city, label) in enumerate(
+            [(c, n) for c, _ in CITIES for n in ("Central", "Mall")][:12], start=1
+        )
+    ]
+    ranks = [
+        Rank.objects.create(
+            name=n, code=c, level=i, threshold=t, colour=col, benefits=b, is_default=(i == 1)
+        )
+        for i, (n, c, t, col, b) in enumerate(RANKS, start=1)
+    ]
+    tags = [
+        Tag.objects.create(name=name, slug=name.lower().replace(" ", "-"), colour=colour)
+        for name, colour in TAGS
+    ]
+    rewards = [Reward.objects.create(code=c, name=n, points_cost=p) for c, n, p in REWARDS]
+    CustomFieldDefinition.objects.bulk_create(
+        [
+            CustomFieldDefinition(
+                key="favourite_category",
+                label="Favourite category",
+                field_type="choice",
+                choices=["Fashion", "Beauty", "Home", "Food", "Electronics"],
+                position=1,
+            ),
+            CustomFieldDefinition(
+                key="shoe_size", label="Shoe size", field_type="number", position=2
+            ),
+            CustomFieldDefinition(
+                key="anniversary", label="Wedding anniversary", field_type="date", position=3
+            ),
+            CustomFieldDefinition(
+                key="newsletter", label="Newsletter opt-in", field_type="boolean", position=4
+            ),
+            CustomFieldDefinition(key="company", label="Company", field_type="text", position=5),
+        ]
+    )
+
+    people = []
+    used_emails, used_phones = set(), set()
+    for index in range(customers):
+        vietnamese = rng.random() < 0.8
+        if vietnamese:
+            last, first = rng.choice(VI_LAST), rng.choice(VI_FIRST)
+            middle = rng.choice(VI_MIDDLE)
+            first_name = f"{middle} {first}".strip()
+        else:
+            last, first_name = rng.choice(EN_LAST), rng.choice(EN_FIRST)
+        member_number = f"M{index + 1:010d}"
+        email = None
+        if rng.random() < 0.85:
+            from customers.search_text import fold
+
+            base = fold(f"{first_name.split()[-1]}.{last}").replace(" ", "")
+            email = f"{base}{index}@{rng.choice(['gmail.com', 'yahoo.com', 'outlook.com', 'example.vn'])}"
+        phone = None
+        if rng.random() < 0.9:
+            phone = f"+849{rng.randrange(10_000_000, 99_999_999)}"
+            if phone in used_phones:
+                phone = None
+            else:
+                used_phones.add(phone)
+        if email:
+            used_emails.add(email)
+        joined = now - timedelta(days=rng.randrange(0, 3 * 365), minutes=rng.randrange(0, 1440))
+        custom = {}
+        if rng.random() < 0.6:
+            custom["favourite_category"] = rng.choice(
+                ["Fashion", "Beauty", "Home", "Food", "Electronics"]
+            )
+        if rng.random() < 0.3:
+            custom["shoe_size"] = rng.randrange(35, 46)
+        if rng.random() < 0.4:
+            custom["newsletter"] = rng.random() < 0.7
+        old_id = f"OLD-{rng.randrange(100000, 999999)}-{index}" if rng.random() < 0.4 else None
+        people.append(
+            Customer(
+                member_number=member_number,
+                old_member_id=old_id,
+                first_name=first_name,
+                last_name=last,
+                email=email,
+                phone=phone,
+                gender=rng.choice(["female", "male", "female", "male", "undisclosed"]),
+                city=_weighted(rng, CITIES),
+                country="VN",
+                customer_type="wholesale" if rng.random() < 0.05 else "retail",
+                status=_weighted(rng, [("active", 90), ("inactive", 8), ("blocked", 2)]),
+                preferred_store=rng.choice(stores) if rng.random() < 0.7 else None,
+                referral_source=rng.choice(
+                    [c[0] for c in Customer.ReferralSource.choices if c[0] != "import"]
+                ),
+                joined_at=joined,
+                last_access_at=joined
+                + timedelta(days=rng.randrange(0, max(1, (now - joined).days + 1)))
+                if rng.random() < 0.8
+                else None,
+                followed_oa_at=joined + timedelta(days=rng.randrange(0, 30))
+                if rng.random() < 0.35
+                else None,
+                app_last_seen_at=now - timedelta(days=rng.randrange(0, 120))
+                if rng.random() < 0.5
+                else None,
+                date_of_birth=(now - timedelta(days=rng.randrange(18 * 365, 70 * 365))).date()
+                if rng.random() < 0.7
+                else None,
+                custom_fields=custom,
+                search_text=build_search_text(
+                    email=email,
+                    phone=phone,
+                    member_number=member_number,
+                    old_member_id=old_id,
+                    first_name=first_name,
+                    last_name=last,
+                ),
+            )
+        )
+    Customer.objects.bulk_create(people, batch_size=1000)
+    people = list(Customer.objects.order_by("pk"))
+
+    orders, points, redemptions, tasks, links = [], [], [], [], []
+    order_number = 0
+    for customer in people:
+        spent, balance, lifetime, count, last_order = Decimal(0), 0, 0, 0, None
+        if rng.random() < 0.6:
+            for _ in range(rng.choice([1, 1, 2, 3, 5, 8, 13])):
+                order_number += 1
+                placed = customer.joined_at + timedelta(
+                    days=rng.randrange(0, max(1, (now - customer.joined_at).days + 1))
+                )
+                total = Decimal(rng.randrange(50, 5000) * 1000)
+                orders.append(
+                    Order(
+                        number=f"SO{order_number:08d}",
+                        customer=customer,
+                        store=rng.choice(stores),
+                        placed_at=placed,
+                        total=total,
+                    )
+                )
+                earned = int(total / 10000)
+                balance += earned
+                lifetime += earned
+                spent += total
+                count += 1
+                last_order = max(last_order or placed, placed)
+                points.append(
+                    PointsTransaction(
+                        customer=customer,
+                        delta=earned,
+                        reason="purchase",
+                        balance_after=balance,
+                        reference=f"SO{order_number:08d}",
+                        created_at=placed,
+                    )
+                )
+            if balance > 200 and rng.random() < 0.5:
+                reward = rng.choice([r for r in rewards if r.points_cost <= balance] or rewards[:1])
+                if reward.points_cost <= balance:
+                    balance -= reward.points_cost
+                    at = last_order + timedelta(days=rng.randrange(1, 30))
+                    redemptions.append(
+                        RewardRedemption(
+                            customer=customer,
+                            reward=reward,
+                            redeemed_at=at,
+                            points_spent=reward.points_cost,
+                            store=rng.choice(stores),
+                        )
+                    )
+                    points.append(
+                        PointsTransaction(
+                            customer=customer,
+                            delta=-reward.points_cost,
+                            reason="redemption",
+                            balance_after=balance,
+                            reference=reward.code,
+                            created_at=at,
+                        )
+                    )
+        if rng.random() < 0.3:
+            done = rng.random() < 0.5
+            tasks.append(
+                CustomerTask(
+                    customer=customer,
+                    name=rng.choice(TASKS),
+                    status="completed" if done else "in_progress",
+                    progress=100 if done else rng.randrange(0, 100),
+                    points_awarded=50 if done else 0,
+                    started_at=customer.joined_at,
+                    completed_at=customer.joined_at + timedelta(days=3) if done else None,
+                )
+            )
+        customer.total_spent, customer.points_balance, customer.lifetime_points = (
+            spent,
+            balance,
+            lifetime,
+        )
+        customer.order_count, customer.last_order_at = count, last_order
+        qualified = [rank for rank in ranks if spent >= rank.threshold]
+        customer.rank = qualified[-1]
+        for tag in rng.sample(tags, k=rng.choice([0, 0, 1, 1, 2, 3])):
+            links.append(CustomerTag(customer=customer, tag=tag, source="manual"))
+    Order.objects.bulk_create(orders, batch_size=2000)
+    PointsTransaction.objects.bulk_create(points, batch_size=2000)
+    RewardRedemption.objects.bulk_create(redemptions, batch_size=2000)
+    CustomerTask.objects.bulk_create(tasks, batch_size=2000)
+    CustomerTag.objects.bulk_create(links, batch_size=2000)
+    Customer.objects.bulk_update(
+        people,
+        [
+            "total_spent",
+            "points_balance",
+            "lifetime_points",
+            "order_count",
+            "last_order_at",
+            "rank",
+        ],
+        batch_size=1000,
+    )
+    return {
+        "customers": len(people),
+        "orders": len(orders),
+        "points": len(points),
+        "redemptions": len(redemptions),
+        "tasks": len(tasks),
+        "tags": len(links),
+    }

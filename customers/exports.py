@@ -1,0 +1,256 @@
+"""Customer exports to XLSX and CSV: streamed, flat memory, formula-safe.
+
+One writer serves the web view (small exports at once), the background job (large ones) and
+`manage.py export_customers`. XLSX is written with xlsxwriter in constant-memory mode: measured
+here at about twice openpyxl's write-only rate, which misses the export target (see README).
+"""
+
+import csv
+import datetime
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+
+import xlsxwriter
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from customers.models import Customer, CustomFieldDefinition
+from customers.xlsx_safety import escape_cell
+from tags.models import CustomerTag
+
+XLSX_MAX_ROWS = 1_048_576
+CHUNK = 2000
+
+
+@dataclass(frozen=True)
+class ExportColumn:
+    key: str
+    label: str
+    source: str | None  # a values() path; None for computed columns
+    display: Callable | None = None
+
+
+def _choice(choices) -> Callable:
+    labels = dict(choices)
+    return lambda value: str(labels.get(value, value or ""))
+
+
+BASE_COLUMNS = [
+    ExportColumn("member_number", _("Member number"), "member_number"),
+    ExportColumn("old_member_id", _("Old member ID"), "old_member_id"),
+    ExportColumn("last_name", _("Last name"), "last_name"),
+    ExportColumn("first_name", _("First name"), "first_name"),
+    ExportColumn("email", _("Email"), "email"),
+    ExportColumn("phone", _("Mobile number"), "phone"),
+    ExportColumn("date_of_birth", _("Date of birth"), "date_of_birth"),
+    ExportColumn("gender", _("Gender"), "gender", _choice(Customer.Gender.choices)),
+    ExportColumn("address", _("Address"), "address"),
+    ExportColumn("city", _("City"), "city"),
+    ExportColumn("country", _("Country"), "country"),
+    ExportColumn(
+        "customer_type", _("Type"), "customer_type", _choice(Customer.CustomerType.choices)
+    ),
+    ExportColumn("status", _("Status"), "status", _choice(Customer.Status.choices)),
+    ExportColumn("rank", _("Rank"), "rank__name"),
+    ExportColumn("points_balance", _("Points balance"), "points_balance"),
+    ExportColumn("lifetime_points", _("Lifetime points"), "lifetime_points"),
+    ExportColumn("total_spent", _("Total spent"), "total_spent"),
+    ExportColumn("order_count", _("Orders"), "order_count"),
+    ExportColumn("last_order_at", _("Last order"), "last_order_at"),
+    ExportColumn("preferred_store", _("Preferred store"), "preferred_store__name"),
+    ExportColumn(
+        "referral_source",
+        _("Referral source"),
+        "referral_source",
+        _choice(Customer.ReferralSource.choices),
+    ),
+    ExportColumn("joined_at", _("Joined"), "joined_at"),
+    ExportColumn("last_access_at", _("Last access"), "last_access_at"),
+    ExportColumn("tags", _("Tags"), None),
+]
+DEFAULT_EXPORT_COLUMNS = [
+    "member_number",
+    "last_name",
+    "first_name",
+    "email",
+    "phone",
+    "city",
+    "rank",
+    "status",
+    "points_balance",
+    "total_spent",
+    "joined_at",
+]
+
+
+def available_columns() -> dict[str, ExportColumn]:
+    columns = {column.key: column for column in BASE_COLUMNS}
+    for definition in CustomFieldDefinition.objects.filter(is_active=True):
+        key = f"cf_{definition.key}"
+        columns[key] = ExportColumn(key, definition.label, f"custom_fields__{definition.key}")
+    return columns
+
+
+def export_column_choices():
+    return [(key, column.label) for key, column in available_columns().items()]
+
+
+def _plain(value):
+    """Turn a database value into what a cell holds: str, number, naive local datetime or date."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime.datetime):
+        if timezone.is_aware(value):
+            value = timezone.localtime(value)
+        return value.replace(tzinfo=None, microsecond=0)
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float | datetime.date):
+        return value
+    return str(value)
+
+
+def iter_rows(queryset, columns: list[ExportColumn]) -> Iterator[list]:
+    """Yield one list of cell values per customer, reading the database in chunks."""
+    paths = ["pk", *[column.source for column in columns if column.source]]
+    want_tags = any(column.key == "tags" for column in columns)
+    batch: list[tuple] = []
+    rows = queryset.order_by("pk").values_list(*paths).iterator(chunk_size=CHUNK)
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= CHUNK:
+            yield from _render_batch(batch, columns, want_tags)
+            batch = []
+    if batch:
+        yield from _render_batch(batch, columns, want_tags)
+
+
+def _render_batch(batch, columns, want_tags):
+    tags: dict[int, list[str]] = {}
+    if want_tags:
+        for customer_id, name in (
+            CustomerTag.objects.filter(customer_id__in=[row[0] for row in batch])
+            .order_by("tag__name")
+            .values_list("customer_id", "tag__name")
+        ):
+            tags.setdefault(customer_id, []).append(name)
+    for row in batch:
+        values = iter(row[1:])
+        cells = []
+        for column in columns:
+            if column.source is None:
+                value = ", ".join(tags.get(row[0], []))
+            else:
+                value = next(values)
+                if column.display is not None:
+                    value = column.display(value)
+            cells.append(_plain(value))
+        yield cells
+
+
+def write_xlsx(path, queryset, columns: list[ExportColumn], progress=None) -> int:
+    """Write the customers to an XLSX file; continue on a new sheet past Excel's row limit."""
+    workbook = xlsxwriter.Workbook(
+        str(path),
+        {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False},
+    )
+    header_format = workbook.add_format({"bold": True})
+    date_format = workbook.add_format({"num_format": "yyyy-mm-dd"})
+    datetime_format = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+    labels = [str(column.label) for column in columns]
+    sheet, row_index, sheet_number, written = None, XLSX_MAX_ROWS, 0, 0
+
+    for cells in iter_rows(queryset, columns):
+        if row_index >= XLSX_MAX_ROWS:
+            sheet_number += 1
+            sheet = workbook.add_worksheet(
+                str(_("Customers")) + ("" if sheet_number == 1 else f" {sheet_number}")
+            )
+            sheet.freeze_panes(1, 0)
+            for col, label in enumerate(labels):
+                sheet.write_string(0, col, label, header_format)
+            row_index = 1
+        for col, value in enumerate(cells):
+            if isinstance(value, str):
+                if value:
+                    sheet.write_string(row_index, col, escape_cell(value))
+            elif isinstance(value, datetime.datetime):
+                sheet.write_datetime(row_index, col, value, datetime_format)
+            elif isinstance(value, datetime.date):
+                sheet.write_datetime(row_index, col, value, date_format)
+            else:
+                sheet.write_number(row_index, col, value)
+        row_index += 1
+        written += 1
+        if progress is not None and written % CHUNK == 0:
+            progress(written)
+    if sheet is None:
+        sheet = workbook.add_worksheet(str(_("Customers")))
+        for col, label in enumerate(labels):
+            sheet.write_string(0, col, label, header_format)
+    workbook.close()
+    if progress is not None:
+        progress(written)
+    return written
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def csv_lines(queryset, columns: list[ExportColumn]) -> Iterator[str]:
+    """Yield CSV text (UTF-8 BOM first, so Excel reads the accents) line by line."""
+    writer = csv.writer(_Echo())
+    yield "\ufeff"
+    yield writer.writerow([str(column.label) for column in columns])
+    for cells in iter_rows(queryset, columns):
+        yield writer.writerow([_csv_cell(value) for value in cells])
+
+
+def _csv_cell(value):
+    if isinstance(value, str):
+        return escape_cell(value)
+    if isinstance(value, datetime.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return value
+
+
+def write_csv(path, queryset, columns: list[ExportColumn], progress=None) -> int:
+    rows = 0
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        # Line -1 is the BOM and line 0 the header; rows count from 1.
+        for rows, line in enumerate(csv_lines(queryset, columns), start=-1):
+            handle.write(line)
+            if progress is not None and rows > 0 and rows % CHUNK == 0:
+                progress(rows)
+    rows = max(rows, 0)
+    if progress is not None:
+        progress(rows)
+    return rows
+
+
+def resolve_columns(keys: list[str]) -> list[ExportColumn]:
+    available = available_columns()
+    unknown = [key for key in keys if key not in available]
+    if unknown:
+        raise ValueError(f"unknown export columns: {', '.join(unknown)}")
+    return [available[key] for key in keys]
+
+
+WRITERS = {"xlsx": write_xlsx, "csv": write_csv}
+
+
+def export_queryset(job):
+    """The customers an export job covers: its selection, or everything its filter matches."""
+    from customers.selectors import customers_matching
+
+    queryset = customers_matching(job.query_string)
+    if job.selected_ids:
+        queryset = queryset.filter(pk__in=job.selected_ids)
+    return queryset

@@ -1,0 +1,306 @@
+"""CustomerFilterSet: the single definition of "which customers" (DESIGN.md §4).
+
+The customer list, exports, bulk actions, and later audiences and automatic tags all turn a
+query string into customers through `CustomerFilterSet`. Each criterion is backed by an index:
+text criteria go through the normalised search column (customers.search_text), tags and reward
+purchases are EXISTS sub-queries, so no criterion needs DISTINCT.
+"""
+
+from decimal import Decimal
+
+import django_filters as filters
+from django import forms
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy as _
+
+from customers.models import Customer, CustomFieldDefinition, Reward, RewardRedemption, Store
+from customers.search_text import anywhere_pattern, fold, search_terms, segment_pattern
+from loyalty_admin.forms import FilterForm
+from ranks.models import Rank
+from tags.models import CustomerTag, Tag
+
+ANY_REWARD = "any"
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+def _date_range(field_name, label):
+    return filters.DateFromToRangeFilter(
+        field_name=field_name,
+        label=label,
+        widget=filters.widgets.DateRangeWidget(attrs={"type": "date"}),
+    )
+
+
+def _number_range(field_name, label):
+    return filters.RangeFilter(field_name=field_name, label=label)
+
+
+class CustomerFilterSet(filters.FilterSet):
+    q = filters.CharFilter(
+        label=_("Search"),
+        method="filter_quick_search",
+        help_text=_("Name, email, phone, member number or old member ID"),
+        widget=forms.TextInput(attrs={"type": "search", "autofocus": True}),
+    )
+    email = filters.CharFilter(label=_("Email"), method="filter_email")
+    name = filters.CharFilter(label=_("Name"), method="filter_name")
+    phone = filters.CharFilter(label=_("Mobile number"), method="filter_phone")
+    old_member_id = filters.CharFilter(label=_("Old member ID"), method="filter_old_member_id")
+    joined = _date_range("joined_at", _("Joined"))
+    rank = filters.ModelMultipleChoiceFilter(
+        label=_("Rank"), queryset=Rank.objects.all(), field_name="rank"
+    )
+    store = filters.ModelMultipleChoiceFilter(
+        label=_("Preferred store"), queryset=Store.objects.all(), field_name="preferred_store"
+    )
+    city = filters.CharFilter(label=_("City"), method="filter_city")
+    status = filters.MultipleChoiceFilter(label=_("Status"), choices=Customer.Status.choices)
+    customer_type = filters.ChoiceFilter(label=_("Type"), choices=Customer.CustomerType.choices)
+    referral_source = filters.MultipleChoiceFilter(
+        label=_("Referral source"), choices=Customer.ReferralSource.choices
+    )
+    points = _number_range("points_balance", _("Points balance"))
+    spent = _number_range("total_spent", _("Total spent"))
+    last_access = _date_range("last_access_at", _("Last access"))
+    tags_any = filters.ModelMultipleChoiceFilter(
+        label=_("Has any of the tags"), queryset=Tag.objects.all(), method="filter_tags_any"
+    )
+    tags_all = filters.ModelMultipleChoiceFilter(
+        label=_("Has all of the tags"), queryset=Tag.objects.all(), method="filter_tags_all"
+    )
+    tags_none = filters.ModelMultipleChoiceFilter(
+        label=_("Has none of the tags"), queryset=Tag.objects.all(), method="filter_tags_none"
+    )
+    reward = filters.ChoiceFilter(label=_("Redeemed reward"), method="filter_noop")
+    reward_from = filters.DateFilter(
+        label=_("Redeemed from"), method="filter_noop", widget=DateInput
+    )
+    reward_to = filters.DateFilter(
+        label=_("Redeemed until"), method="filter_noop", widget=DateInput
+    )
+    reward_min = filters.NumberFilter(
+        label=_("Redeemed at least (times)"), method="filter_noop", min_value=1
+    )
+    wholesale_status = filters.ChoiceFilter(
+        label=_("Wholesale status"),
+        choices=[
+            ("none", _("No application")),
+            ("pending", _("Pending")),
+            ("approved", _("Approved")),
+            ("rejected", _("Rejected")),
+        ],
+        method="filter_wholesale_status",
+    )
+    archived = filters.BooleanFilter(label=_("Archived"), method="filter_noop")
+
+    class Meta:
+        model = Customer
+        fields: list[str] = []
+        form = FilterForm
+
+    def __init__(self, data=None, queryset=None, *, custom_fields=None, **kwargs):
+        if queryset is None:
+            queryset = Customer.objects.all()
+        # Always bound: an empty filter still has to hide archived customers.
+        super().__init__(data if data is not None else {}, queryset, **kwargs)
+        self.filters["reward"].extra["choices"] = [
+            (ANY_REWARD, _("Any reward")),
+            *Reward.objects.values_list("pk", "name"),
+        ]
+        if custom_fields is None:
+            custom_fields = CustomFieldDefinition.objects.filter(is_active=True)
+        self.custom_field_names = []
+        for definition in custom_fields:
+            name = f"cf_{definition.key}"
+            self.filters[name] = custom_field_filter(definition)
+            self.custom_field_names.append(name)
+
+    # The wholesale app owns applications; until it lands "type" carries the status.
+    def filter_wholesale_status(self, queryset, name, value):
+        if value == "approved":
+            return queryset.filter(customer_type=Customer.CustomerType.WHOLESALE)
+        if value == "none":
+            return queryset.filter(customer_type=Customer.CustomerType.RETAIL)
+        return queryset.none()
+
+    def filter_noop(self, queryset, name, value):
+        return queryset
+
+    def filter_quick_search(self, queryset, name, value):
+        for term in search_terms(value):
+            queryset = queryset.filter(search_text__like=anywhere_pattern(term))
+        return queryset
+
+    def filter_email(self, queryset, name, value):
+        return queryset.filter(search_text__like=segment_pattern("e", fold(value)))
+
+    def filter_name(self, queryset, name, value):
+        for term in fold(value).split(" "):
+            if term:
+                queryset = queryset.filter(search_text__like=segment_pattern("n", term))
+        return queryset
+
+    def filter_phone(self, queryset, name, value):
+        digits = "".join(ch for ch in value if ch.isdigit())
+        if not digits:
+            return queryset.none()
+        return queryset.filter(search_text__like=segment_pattern("p", digits))
+
+    def filter_old_member_id(self, queryset, name, value):
+        return queryset.filter(old_member_id__iexact=value.strip())
+
+    def filter_city(self, queryset, name, value):
+        return queryset.filter(city__iexact=value.strip())
+
+    def filter_tags_any(self, queryset, name, value):
+        if not value:
+            return queryset
+        return queryset.filter(
+            Exists(CustomerTag.objects.filter(customer=OuterRef("pk"), tag__in=value))
+        )
+
+    def filter_tags_all(self, queryset, name, value):
+        for tag in value:
+            queryset = queryset.filter(
+                Exists(CustomerTag.objects.filter(customer=OuterRef("pk"), tag=tag))
+            )
+        return queryset
+
+    def filter_tags_none(self, queryset, name, value):
+        if not value:
+            return queryset
+        return queryset.filter(
+            ~Exists(CustomerTag.objects.filter(customer=OuterRef("pk"), tag__in=value))
+        )
+
+    def filter_queryset(self, queryset):
+        data = self.form.cleaned_data
+        queryset = queryset.archived() if data.get("archived") else queryset.live()
+        queryset = super().filter_queryset(queryset)
+        return self._filter_reward_purchases(queryset, data)
+
+    def _filter_reward_purchases(self, queryset, data):
+        reward, start, end, minimum = (
+            data.get("reward"),
+            data.get("reward_from"),
+            data.get("reward_to"),
+            data.get("reward_min"),
+        )
+        if not (reward or start or end or minimum):
+            return queryset
+        redemptions = RewardRedemption.objects.filter(customer=OuterRef("pk"))
+        if reward and reward != ANY_REWARD:
+            redemptions = redemptions.filter(reward_id=reward)
+        if start:
+            redemptions = redemptions.filter(redeemed_at__date__gte=start)
+        if end:
+            redemptions = redemptions.filter(redeemed_at__date__lte=end)
+        if not minimum or minimum <= 1:
+            return queryset.filter(Exists(redemptions))
+        counted = redemptions.order_by().values("customer").annotate(n=Count("pk")).values("n")
+        return queryset.annotate(_redemptions=Coalesce(Subquery(counted[:1]), 0)).filter(
+            _redemptions__gte=int(minimum)
+        )
+
+    @property
+    def is_filtered(self) -> bool:
+        """True when any criterion narrows the list (the archive switch does not)."""
+        if not self.form.is_valid():
+            return True
+        return any(
+            value not in (None, "", [], ())
+            for key, value in self.form.cleaned_data.items()
+            if key != "archived"
+        )
+
+
+class _JSONKeyFilter(filters.Filter):
+    """Base for custom-field filters: values live in Customer.custom_fields[key]."""
+
+    def __init__(self, *args, key: str, **kwargs):
+        self.key = key
+        super().__init__(*args, **kwargs)
+
+    @property
+    def path(self) -> str:
+        return f"custom_fields__{self.key}"
+
+
+class CustomTextFilter(_JSONKeyFilter, filters.CharFilter):
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        return qs.filter(**{f"{self.path}__icontains": value.strip()})
+
+
+class CustomChoiceFilter(_JSONKeyFilter, filters.ChoiceFilter):
+    def filter(self, qs, value):
+        if value in (None, ""):
+            return qs
+        return qs.filter(_json_equals(self.key, value))
+
+
+class CustomBooleanFilter(_JSONKeyFilter, filters.BooleanFilter):
+    def filter(self, qs, value):
+        if value is None:
+            return qs
+        if value:
+            return qs.filter(_json_equals(self.key, True))
+        return qs.exclude(_json_equals(self.key, True))
+
+
+class CustomRangeFilter(_JSONKeyFilter, filters.RangeFilter):
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        if value.start is not None:
+            qs = qs.filter(**{f"{self.path}__gte": _json_number(value.start)})
+        if value.stop is not None:
+            qs = qs.filter(**{f"{self.path}__lte": _json_number(value.stop)})
+        return qs
+
+
+class CustomDateRangeFilter(_JSONKeyFilter, filters.DateFromToRangeFilter):
+    # Dates are stored as ISO strings, which sort as dates.
+    def filter(self, qs, value):
+        if not value:
+            return qs
+        if value.start is not None:
+            qs = qs.filter(**{f"{self.path}__gte": value.start.date().isoformat()})
+        if value.stop is not None:
+            qs = qs.filter(**{f"{self.path}__lte": value.stop.date().isoformat()})
+        return qs
+
+
+def _json_number(value: Decimal):
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _json_equals(key: str, value) -> Q:
+    # Containment (`@>`) lets PostgreSQL use the GIN index on custom_fields; SQLite has no
+    # JSON containment, so it compares the key directly.
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        return Q(custom_fields__contains={key: value})
+    return Q(**{f"custom_fields__{key}": value})
+
+
+def custom_field_filter(definition: CustomFieldDefinition) -> filters.Filter:
+    kinds = CustomFieldDefinition.FieldType
+    common = {"key": definition.key, "label": definition.label}
+    if definition.field_type == kinds.NUMBER:
+        return CustomRangeFilter(**common)
+    if definition.field_type == kinds.DATE:
+        return CustomDateRangeFilter(
+            widget=filters.widgets.DateRangeWidget(attrs={"type": "date"}), **common
+        )
+    if definition.field_type == kinds.CHOICE:
+        return CustomChoiceFilter(choices=[(c, c) for c in definition.choices], **common)
+    if definition.field_type == kinds.BOOLEAN:
+        return CustomBooleanFilter(**common)
+    return CustomTextFilter(**common)

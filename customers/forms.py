@@ -1,0 +1,276 @@
+import datetime
+from decimal import Decimal
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from customers.models import Customer, CustomFieldDefinition, SavedView
+from customers.phone import normalise_phone
+from customers.tables import column_choices
+from loyalty_admin.forms import BootstrapFormMixin
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
+class DateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%dT%H:%M")
+
+
+def custom_form_field(definition: CustomFieldDefinition) -> forms.Field:
+    kinds = CustomFieldDefinition.FieldType
+    common = {"label": definition.label, "required": definition.required}
+    if definition.field_type == kinds.NUMBER:
+        return forms.DecimalField(**common)
+    if definition.field_type == kinds.DATE:
+        return forms.DateField(widget=DateInput, **common)
+    if definition.field_type == kinds.CHOICE:
+        return forms.ChoiceField(
+            choices=[("", "---------"), *[(c, c) for c in definition.choices]], **common
+        )
+    if definition.field_type == kinds.BOOLEAN:
+        return forms.BooleanField(**{**common, "required": False})
+    return forms.CharField(max_length=255, **common)
+
+
+def to_json_value(value):
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return value
+
+
+def from_json_value(definition: CustomFieldDefinition, value):
+    if value is None:
+        return None
+    if definition.field_type == CustomFieldDefinition.FieldType.DATE:
+        try:
+            return datetime.date.fromisoformat(value)
+        except (TypeError, ValueError):
+            return None
+    return value
+
+
+class CustomerForm(BootstrapFormMixin, forms.ModelForm):
+    """Create and edit a customer; admin-defined custom fields are added as typed fields."""
+
+    member_number = forms.CharField(
+        label=_("Member number"),
+        max_length=20,
+        required=False,
+        help_text=_("Leave empty to generate one."),
+    )
+
+    class Meta:
+        model = Customer
+        fields = [
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "member_number",
+            "old_member_id",
+            "date_of_birth",
+            "gender",
+            "address",
+            "city",
+            "country",
+            "customer_type",
+            "status",
+            "rank",
+            "preferred_store",
+            "referral_source",
+            "referred_by",
+            "joined_at",
+        ]
+        widgets = {"date_of_birth": DateInput, "joined_at": DateTimeInput}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["referred_by"].widget = forms.TextInput(attrs={"class": "form-control"})
+        self.fields["referred_by"].help_text = _("Member number of the referrer.")
+        self.fields["referred_by"].to_field_name = "member_number"
+        if self.instance.referred_by_id:
+            self.initial["referred_by"] = self.instance.referred_by.member_number
+        self.fields["referred_by"].error_messages["invalid_choice"] = _(
+            "No customer has this member number."
+        )
+        if self.instance.pk:
+            self.fields["member_number"].disabled = True
+            self.fields["member_number"].help_text = ""
+        self.custom_definitions = list(CustomFieldDefinition.objects.filter(is_active=True))
+        stored = self.instance.custom_fields or {}
+        for definition in self.custom_definitions:
+            name = f"cf_{definition.key}"
+            self.fields[name] = custom_form_field(definition)
+            self.fields[name].widget.attrs.setdefault(
+                "class",
+                "form-check-input"
+                if definition.field_type == CustomFieldDefinition.FieldType.BOOLEAN
+                else "form-select"
+                if definition.field_type == CustomFieldDefinition.FieldType.CHOICE
+                else "form-control",
+            )
+            self.initial.setdefault(name, from_json_value(definition, stored.get(definition.key)))
+
+    @property
+    def custom_field_names(self) -> list[str]:
+        return [f"cf_{definition.key}" for definition in self.custom_definitions]
+
+    def _unique(self, field: str, value):
+        if value in (None, ""):
+            return None
+        clash = Customer.objects.filter(**{field: value}).exclude(pk=self.instance.pk).first()
+        if clash is not None:
+            raise ValidationError(
+                format_html(
+                    '{} <a href="{}">{}</a>',
+                    _("Another customer already has this %(field)s:")
+                    % {"field": Customer._meta.get_field(field).verbose_name},
+                    clash.get_absolute_url(),
+                    clash.member_number,
+                ),
+                code="duplicate",
+            )
+        return value
+
+    def clean_email(self):
+        email = (self.cleaned_data.get("email") or "").strip().lower() or None
+        return self._unique("email", email)
+
+    def clean_phone(self):
+        raw = (self.cleaned_data.get("phone") or "").strip()
+        if not raw:
+            return None
+        return self._unique("phone", normalise_phone(raw))
+
+    def clean_member_number(self):
+        if self.instance.pk:
+            return self.instance.member_number
+        value = (self.cleaned_data.get("member_number") or "").strip().upper()
+        return self._unique("member_number", value) or ""
+
+    def clean_old_member_id(self):
+        value = (self.cleaned_data.get("old_member_id") or "").strip() or None
+        return self._unique("old_member_id", value)
+
+    def clean(self):
+        cleaned = super().clean()
+        if not (
+            cleaned.get("email")
+            or cleaned.get("phone")
+            or cleaned.get("member_number")
+            or self.errors.keys() & {"email", "phone", "member_number"}
+        ):
+            raise ValidationError(
+                _("Enter at least one of email, mobile number or member number."),
+                code="no_identifier",
+            )
+        return cleaned
+
+    def validate_unique(self):
+        # The identifier fields were checked in their clean_* methods with a link to the
+        # existing customer; Django's own duplicate messages would repeat them without it.
+        exclude = self._get_validation_exclusions()
+        exclude.update({"email", "phone", "member_number", "old_member_id"})
+        try:
+            self.instance.validate_unique(exclude=exclude)
+        except ValidationError as error:
+            self._update_errors(error)
+
+    def service_data(self) -> dict:
+        """Cleaned values as the customer services take them."""
+        data = {
+            name: self.cleaned_data[name]
+            for name in self._meta.fields
+            if name in self.cleaned_data and not self.fields[name].disabled
+        }
+        custom = dict(self.instance.custom_fields or {})
+        for definition in self.custom_definitions:
+            value = to_json_value(self.cleaned_data.get(f"cf_{definition.key}"))
+            if value in (None, ""):
+                custom.pop(definition.key, None)
+            else:
+                custom[definition.key] = value
+        data["custom_fields"] = custom
+        return data
+
+
+class AnonymiseForm(BootstrapFormMixin, forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for the erasure request"),
+        max_length=255,
+        help_text=_("For the record, e.g. the ticket number of the request."),
+    )
+    confirm = forms.BooleanField(
+        label=_("I understand that the personal data is erased for good."), required=True
+    )
+
+
+class SetPasswordForm(BootstrapFormMixin, forms.Form):
+    password1 = forms.CharField(
+        label=_("New password"), widget=forms.PasswordInput, min_length=8, strip=False
+    )
+    password2 = forms.CharField(
+        label=_("New password again"), widget=forms.PasswordInput, strip=False
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if (
+            cleaned.get("password1")
+            and cleaned.get("password2")
+            and cleaned["password1"] != cleaned["password2"]
+        ):
+            raise ValidationError(_("The two passwords differ."), code="mismatch")
+        return cleaned
+
+
+class ColumnsForm(forms.Form):
+    columns = forms.MultipleChoiceField(
+        label=_("Columns"), choices=column_choices, widget=forms.CheckboxSelectMultiple
+    )
+
+
+class ExportForm(BootstrapFormMixin, forms.Form):
+    file_format = forms.ChoiceField(
+        label=_("Format"), choices=[("xlsx", _("Excel (.xlsx)")), ("csv", _("CSV"))]
+    )
+    columns = forms.MultipleChoiceField(
+        label=_("Columns"), widget=forms.CheckboxSelectMultiple, choices=()
+    )
+    query = forms.CharField(required=False, widget=forms.HiddenInput)
+    ids = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        from customers.exports import export_column_choices
+
+        super().__init__(*args, **kwargs)
+        self.fields["columns"].choices = export_column_choices()
+
+    def clean_ids(self):
+        raw = self.cleaned_data.get("ids") or ""
+        try:
+            return [int(part) for part in raw.split(",") if part.strip()]
+        except ValueError:
+            raise ValidationError(_("The selection is not valid."), code="invalid") from None
+
+
+class SavedViewForm(BootstrapFormMixin, forms.ModelForm):
+    class Meta:
+        model = SavedView
+        fields = ["name", "is_shared"]
+
+
+class BulkStatusForm(BootstrapFormMixin, forms.Form):
+    status = forms.ChoiceField(label=_("New status"), choices=Customer.Status.choices)

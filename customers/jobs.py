@@ -1,0 +1,118 @@
+"""Export jobs: create, run, and record every export (who, filter, row count)."""
+
+import logging
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from customers.exports import WRITERS, export_queryset, resolve_columns
+from customers.models import ExportJob
+from customers.selectors import customers_matching
+
+logger = logging.getLogger("loyalty.exports")
+
+
+def create_export_job(
+    *,
+    user,
+    query_string: str,
+    columns: list[str],
+    file_format: str,
+    selected_ids: list[int] | None = None,
+    via: str = "web",
+) -> ExportJob:
+    """Validate the request and record the export; raise ValidationError on a bad filter."""
+    if file_format not in WRITERS:
+        raise ValidationError(
+            _("Unknown export format “%(format)s”."), params={"format": file_format}
+        )
+    if not columns:
+        raise ValidationError(_("Choose at least one column."), code="no_columns")
+    try:
+        resolve_columns(columns)
+    except ValueError as error:
+        raise ValidationError(str(error), code="bad_columns") from None
+    customers_matching(query_string)  # raises on an invalid filter
+    return ExportJob.objects.create(
+        created_by=user,
+        query_string=query_string.lstrip("?"),
+        selected_ids=selected_ids or [],
+        columns=columns,
+        file_format=file_format,
+        via=via,
+    )
+
+
+def is_small(job: ExportJob) -> bool:
+    """Whether the export is small enough to download at once instead of as a job."""
+    queryset = export_queryset(job).order_by().values("pk")
+    limit = settings.EXPORT_SYNC_ROW_LIMIT
+    return queryset[: limit + 1].count() <= limit
+
+
+def _filename(job: ExportJob) -> str:
+    return f"customers-{job.pk}-{job.created_at:%Y%m%d-%H%M}.{job.file_format}"
+
+
+def run_export_job(job_id: int, progress=None) -> ExportJob:
+    """Write the job's file into media storage; mark it failed with the reason on any error."""
+    with transaction.atomic():
+        job = ExportJob.objects.select_for_update().get(pk=job_id)
+        if job.status != ExportJob.Status.QUEUED:
+            return job
+        job.status = ExportJob.Status.RUNNING
+        job.started_at = timezone.now()
+        job.error = ""
+        job.rows_done = 0
+        job.save(update_fields=["status", "started_at", "error", "rows_done"])
+
+    def report(rows: int) -> None:
+        ExportJob.objects.filter(pk=job.pk).update(rows_done=rows)
+        if progress is not None:
+            progress(rows, job.total_rows)
+
+    try:
+        queryset = export_queryset(job)
+        job.total_rows = queryset.order_by().count()
+        ExportJob.objects.filter(pk=job.pk).update(total_rows=job.total_rows)
+        columns = resolve_columns(job.columns)
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / _filename(job)
+            rows = WRITERS[job.file_format](path, queryset, columns, progress=report)
+            with path.open("rb") as handle:
+                job.file.save(_filename(job), File(handle), save=False)
+    except Exception as error:
+        logger.exception("export job %s failed", job.pk)
+        job.status = ExportJob.Status.FAILED
+        job.error = f"{type(error).__name__}: {error}"[:2000]
+        job.finished_at = timezone.now()
+        job.save(update_fields=["status", "error", "finished_at"])
+        return job
+    job.status = ExportJob.Status.DONE
+    job.rows_done = rows
+    job.finished_at = timezone.now()
+    job.expires_at = job.finished_at + settings.EXPORT_LINK_LIFETIME
+    job.save(update_fields=["status", "rows_done", "file", "finished_at", "expires_at"])
+    logger.info("export job %s wrote %s rows", job.pk, rows)
+    return job
+
+
+def enqueue_export(job: ExportJob) -> None:
+    from customers.tasks import export_customers_task
+
+    transaction.on_commit(lambda: export_customers_task.enqueue(job.pk))
+
+
+def retry_export(job: ExportJob) -> ExportJob:
+    if job.status != ExportJob.Status.FAILED:
+        raise ValidationError(_("Only a failed export can be retried."), code="not_failed")
+    job.status = ExportJob.Status.QUEUED
+    job.save(update_fields=["status"])
+    enqueue_export(job)
+    return job

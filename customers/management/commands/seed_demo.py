@@ -1,0 +1,20 @@
+from django.core.management.base import BaseCommand
+
+from customers.demo_data import seed_demo
+from customers.models import Customer
+
+
+class Command(BaseCommand):
+    help = "Load the deterministic demo data set once (skipped when customers already exist)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--customers", type=int, default=3000)
+
+    def handle(self, *args, customers, **options):
+        if Customer.objects.exists():
+            self.stdout.write("Demo data already present; nothing to do.")
+            return
+        counts = seed_demo(customers=customers)
+        self.stdout.write(
+            self.style.SUCCESS(", ".join(f"{value:,} {name}" for name, value in counts.items()))
+        )

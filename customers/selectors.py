@@ -1,0 +1,81 @@
+"""Reusable reads about customers."""
+
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.http import QueryDict
+
+from customers.filters import CustomerFilterSet
+from customers.models import Customer, CustomerEvent, ExportJob, SavedView
+
+
+def customer_filterset(query_string: str = "", *, data: QueryDict | None = None):
+    if data is None:
+        data = QueryDict(query_string.lstrip("?"))
+    return CustomerFilterSet(data, queryset=Customer.objects.for_list())
+
+
+def customers_matching(query_string: str):
+    """The customers a list query string selects; raise ValidationError if it is invalid."""
+    filterset = customer_filterset(query_string)
+    if not filterset.is_valid():
+        raise ValidationError(
+            "; ".join(f"{field}: {' '.join(errors)}" for field, errors in filterset.errors.items())
+        )
+    return filterset.qs
+
+
+def estimated_customer_total() -> int | None:
+    """The planner's row estimate for the whole customer table (PostgreSQL), without COUNT(*)."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
+            [Customer._meta.db_table],
+        )
+        row = cursor.fetchone()
+    return max(int(row[0]), 0) if row and row[0] is not None and row[0] >= 0 else None
+
+
+def capped_count(queryset, cap: int) -> tuple[int, bool]:
+    """Count at most `cap` + 1 rows; return (count, more_than_cap)."""
+    counted = queryset.order_by().values("pk")[: cap + 1].count()
+    return min(counted, cap), counted > cap
+
+
+def result_count(filterset, cap: int) -> dict:
+    """What the list header says about the number of results, honestly and cheaply.
+
+    An unfiltered list on PostgreSQL uses the planner's estimate ("about 1,000,000"); anything
+    else counts up to `cap` rows and says "10,000+" beyond that.
+    """
+    if not filterset.is_filtered and not filterset.form.cleaned_data.get("archived"):
+        estimate = estimated_customer_total()
+        if estimate is not None and estimate > cap:
+            return {"count": estimate, "approximate": True, "capped": False}
+    count, more = capped_count(filterset.qs, cap)
+    return {"count": count, "approximate": False, "capped": more}
+
+
+def customer_detail(pk: int) -> Customer:
+    return Customer.objects.select_related("rank", "preferred_store", "referred_by").get(pk=pk)
+
+
+def customer_tags(customer: Customer):
+    from tags.models import CustomerTag
+
+    return CustomerTag.objects.filter(customer=customer).select_related("tag").order_by("tag__name")
+
+
+def customer_timeline(customer: Customer, limit: int = 100):
+    return CustomerEvent.objects.filter(customer=customer).select_related("actor")[:limit]
+
+
+def saved_views_for(user):
+    from django.db.models import Q
+
+    return SavedView.objects.filter(Q(owner=user) | Q(is_shared=True)).select_related("owner")
+
+
+def exports_for(user):
+    return ExportJob.objects.filter(created_by=user)

@@ -1,0 +1,567 @@
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Prefetch
+from django.http import FileResponse, Http404, HttpResponseRedirect, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.generic import CreateView, DetailView, FormView, ListView, UpdateView
+from django_filters.views import FilterView
+from django_tables2 import LazyPaginator, SingleTableMixin
+
+from customers import jobs, selectors, services
+from customers.exports import DEFAULT_EXPORT_COLUMNS, csv_lines, export_queryset, resolve_columns
+from customers.filters import CustomerFilterSet
+from customers.forms import (
+    AnonymiseForm,
+    BulkStatusForm,
+    ColumnsForm,
+    CustomerForm,
+    ExportForm,
+    SavedViewForm,
+    SetPasswordForm,
+)
+from customers.models import Customer, ExportJob, ListPreference, SavedView
+from customers.tables import CHOOSABLE_COLUMNS, DEFAULT_COLUMNS, CustomerTable
+from tags.models import CustomerTag
+
+
+def _query_without_page(request) -> str:
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+def chosen_columns(user) -> list[str]:
+    preference = ListPreference.objects.filter(user=user).first()
+    columns = [c for c in (preference.columns if preference else []) if c in CHOOSABLE_COLUMNS]
+    return columns or list(DEFAULT_COLUMNS)
+
+
+class CustomerListView(PermissionRequiredMixin, SingleTableMixin, FilterView):
+    """The filterable customer list; htmx requests get only the results block."""
+
+    permission_required = "customers.view_customer"
+    filterset_class = CustomerFilterSet
+    table_class = CustomerTable
+    paginator_class = LazyPaginator
+    table_pagination = {"per_page": 50}
+    template_name = "customers/customer_list.html"
+    raise_exception = True
+
+    def get_queryset(self):
+        return Customer.objects.for_list()
+
+    def get_filterset_kwargs(self, filterset_class):
+        kwargs = super().get_filterset_kwargs(filterset_class)
+        kwargs["data"] = self.request.GET
+        return kwargs
+
+    def get_table_data(self):
+        queryset = self.object_list
+        if "tags" in self.columns:
+            queryset = queryset.prefetch_related(
+                Prefetch("tag_links", queryset=CustomerTag.objects.select_related("tag"))
+            )
+        return queryset
+
+    def get_table_kwargs(self):
+        self.columns = chosen_columns(self.request.user)
+        hidden = [name for name in CHOOSABLE_COLUMNS if name not in self.columns]
+        if not self.request.user.has_perm(
+            "customers.export_customer"
+        ) and not self.request.user.has_perm("customers.bulk_update_customer"):
+            hidden.append("selection")
+        return {"exclude": hidden}
+
+    def get_template_names(self):
+        if self.request.htmx and not self.request.htmx.boosted:
+            return [f"{self.template_name}#results"]
+        return [self.template_name]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        filterset = context["filter"]
+        context["valid"] = filterset.is_valid()
+        context["result_count"] = (
+            selectors.result_count(filterset, settings.LIST_COUNT_CAP) if context["valid"] else None
+        )
+        context["query"] = _query_without_page(self.request)
+        context["archived"] = (
+            bool(filterset.form.cleaned_data.get("archived")) if context["valid"] else False
+        )
+        context["saved_views"] = selectors.saved_views_for(self.request.user)
+        context["columns_form"] = ColumnsForm(initial={"columns": self.columns})
+        context["saved_view_form"] = SavedViewForm()
+        context["bulk_status_form"] = BulkStatusForm()
+        context["custom_filter_names"] = filterset.custom_field_names
+        return context
+
+
+class CustomerDetailView(PermissionRequiredMixin, DetailView):
+    permission_required = "customers.view_customer"
+    raise_exception = True
+    model = Customer
+    template_name = "customers/customer_detail.html"
+
+    def get_object(self, queryset=None):
+        try:
+            return selectors.customer_detail(self.kwargs["pk"])
+        except Customer.DoesNotExist:
+            raise Http404 from None
+
+    def get_context_data(self, **kwargs):
+        customer = self.object
+        from customers.forms import from_json_value
+        from customers.models import CustomFieldDefinition
+
+        definitions = CustomFieldDefinition.objects.filter(is_active=True)
+        custom = [
+            (d.label, from_json_value(d, customer.custom_fields.get(d.key)))
+            for d in definitions
+            if d.key in customer.custom_fields
+        ]
+        return super().get_context_data(
+            tags=selectors.customer_tags(customer),
+            orders=customer.orders.select_related("store")[:50],
+            points=customer.points_transactions.select_related("created_by")[:50],
+            redemptions=customer.redemptions.select_related("reward", "store")[:50],
+            tasks=customer.tasks.all()[:50],
+            timeline=selectors.customer_timeline(customer),
+            custom_values=custom,
+            has_history=services.customer_has_history(customer),
+            **kwargs,
+        )
+
+
+class CustomerFormMixin:
+    model = Customer
+    form_class = CustomerForm
+    raise_exception = True
+
+    def form_invalid(self, form):
+        messages.error(self.request, _("Please correct the errors below."))
+        return super().form_invalid(form)
+
+
+class CustomerCreateView(PermissionRequiredMixin, CustomerFormMixin, CreateView):
+    permission_required = "customers.add_customer"
+
+    def form_valid(self, form):
+        self.object = services.customer_create(data=form.service_data(), actor=self.request.user)
+        messages.success(self.request, _("Customer %(name)s was created.") % {"name": self.object})
+        return HttpResponseRedirect(self.object.get_absolute_url())
+
+
+class CustomerUpdateView(PermissionRequiredMixin, CustomerFormMixin, UpdateView):
+    permission_required = "customers.change_customer"
+
+    def get_queryset(self):
+        return Customer.objects.live().filter(anonymised_at__isnull=True)
+
+    def form_valid(self, form):
+        self.object = services.customer_update(
+            customer=self.object, data=form.service_data(), actor=self.request.user
+        )
+        messages.success(self.request, _("Changes to %(name)s were saved.") % {"name": self.object})
+        return HttpResponseRedirect(self.object.get_absolute_url())
+
+
+class CustomerDeleteView(PermissionRequiredMixin, View):
+    """Confirm, then delete (no history) or archive (history kept, restorable)."""
+
+    permission_required = "customers.delete_customer"
+    raise_exception = True
+    template_name = "customers/customer_confirm_delete.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        self.customer = get_object_or_404(Customer, pk=kwargs["pk"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request, *args, **kwargs):
+        return render(
+            request,
+            self.template_name,
+            {
+                "customer": self.customer,
+                "has_history": services.customer_has_history(self.customer),
+                "anonymise_form": AnonymiseForm(),
+            },
+        )
+
+    def post(self, request, *args, **kwargs):
+        customer = self.customer
+        action = request.POST.get("action")
+        try:
+            if action == "delete":
+                services.customer_delete(customer=customer, actor=request.user)
+                messages.success(request, _("The customer was deleted."))
+                return redirect("customers:list")
+            if action == "archive":
+                if not request.user.has_perm("customers.archive_customer"):
+                    raise PermissionDenied
+                services.customer_archive(customer=customer, actor=request.user)
+                messages.success(
+                    request, _("The customer was archived; restore it from the Archived view.")
+                )
+                return redirect(customer)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect("customers:delete", pk=customer.pk)
+        messages.error(request, _("Choose what to do with the record."))
+        return redirect("customers:delete", pk=customer.pk)
+
+
+class CustomerAnonymiseView(PermissionRequiredMixin, FormView):
+    permission_required = "customers.erase_customer"
+    raise_exception = True
+    form_class = AnonymiseForm
+    template_name = "customers/customer_anonymise.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        self.customer = get_object_or_404(Customer, pk=kwargs["pk"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(customer=self.customer, **kwargs)
+
+    def form_valid(self, form):
+        try:
+            services.customer_anonymise(
+                customer=self.customer, reason=form.cleaned_data["reason"], actor=self.request.user
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+            return self.form_invalid(form)
+        messages.success(self.request, _("The customer's personal data was erased."))
+        return redirect(self.customer)
+
+
+class CustomerRestoreView(PermissionRequiredMixin, View):
+    permission_required = "customers.archive_customer"
+    raise_exception = True
+
+    def post(self, request, pk):
+        customer = get_object_or_404(Customer, pk=pk)
+        try:
+            services.customer_restore(customer=customer, actor=request.user)
+            messages.success(request, _("The customer was restored."))
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        return redirect(customer)
+
+
+class SendPasswordResetView(PermissionRequiredMixin, View):
+    permission_required = "customers.send_password_reset"
+    raise_exception = True
+
+    def post(self, request, pk):
+        customer = get_object_or_404(Customer, pk=pk)
+        try:
+            services.send_password_reset_link(customer=customer, actor=request.user)
+            messages.success(
+                request,
+                _("A password-reset link was emailed to %(email)s.") % {"email": customer.email},
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        return redirect(customer)
+
+
+@method_decorator(login_not_required, name="dispatch")
+class CustomerSetPasswordView(FormView):
+    """Public page a customer reaches from the emailed link; no staff login involved."""
+
+    form_class = SetPasswordForm
+    template_name = "customers/public/set_password.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        self.link = services.usable_reset_link(kwargs["token"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request, *args, **kwargs):
+        if self.link is None:
+            return render(request, "customers/public/link_invalid.html", status=410)
+        return super().get(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        try:
+            services.set_password_with_link(
+                token=self.kwargs["token"], password=form.cleaned_data["password1"]
+            )
+        except ValidationError:
+            return render(self.request, "customers/public/link_invalid.html", status=410)
+        return render(self.request, "customers/public/password_set.html")
+
+
+class ColumnsView(PermissionRequiredMixin, View):
+    permission_required = "customers.view_customer"
+    raise_exception = True
+
+    def post(self, request):
+        form = ColumnsForm(request.POST)
+        if form.is_valid():
+            ListPreference.objects.update_or_create(
+                user=request.user, defaults={"columns": form.cleaned_data["columns"]}
+            )
+            messages.success(request, _("Columns saved."))
+        else:
+            messages.error(request, _("Choose at least one column."))
+        return redirect(_safe_next(request, reverse("customers:list")))
+
+
+def _safe_next(request, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target
+    return default
+
+
+class SavedViewCreateView(PermissionRequiredMixin, View):
+    permission_required = "customers.view_customer"
+    raise_exception = True
+
+    def post(self, request):
+        form = SavedViewForm(request.POST)
+        query = request.POST.get("query", "")
+        if form.is_valid():
+            name = form.cleaned_data["name"]
+            if SavedView.objects.filter(owner=request.user, name=name).exists():
+                messages.error(
+                    request, _("You already have a view named “%(name)s”.") % {"name": name}
+                )
+            else:
+                SavedView.objects.create(
+                    owner=request.user,
+                    name=name,
+                    is_shared=form.cleaned_data["is_shared"],
+                    query_string=query,
+                    columns=chosen_columns(request.user),
+                )
+                messages.success(request, _("View “%(name)s” saved.") % {"name": name})
+        else:
+            messages.error(request, _("Give the view a name."))
+        return redirect(f"{reverse('customers:list')}?{query}")
+
+
+class SavedViewOpenView(PermissionRequiredMixin, View):
+    permission_required = "customers.view_customer"
+    raise_exception = True
+
+    def get(self, request, pk):
+        view = get_object_or_404(selectors.saved_views_for(request.user), pk=pk)
+        if view.columns:
+            ListPreference.objects.update_or_create(
+                user=request.user,
+                defaults={"columns": [c for c in view.columns if c in CHOOSABLE_COLUMNS]},
+            )
+        return redirect(f"{reverse('customers:list')}?{view.query_string}")
+
+
+class SavedViewDeleteView(PermissionRequiredMixin, View):
+    permission_required = "customers.view_customer"
+    raise_exception = True
+
+    def post(self, request, pk):
+        view = get_object_or_404(SavedView, pk=pk, owner=request.user)
+        view.delete()
+        messages.success(request, _("View “%(name)s” deleted.") % {"name": view.name})
+        return redirect("customers:list")
+
+
+def _bulk_target(request):
+    """The customers a bulk action covers: the ticked rows, or all matching the filter."""
+    query = request.POST.get("query", "")
+    if request.POST.get("scope") == "all":
+        return query, [], selectors.customers_matching(query)
+    ids = [int(pk) for pk in request.POST.getlist("ids") if pk.isdigit()]
+    if not ids:
+        raise ValidationError(_("Select at least one customer, or choose all matching."))
+    return query, ids, selectors.customers_matching(query).filter(pk__in=ids)
+
+
+class BulkStatusView(PermissionRequiredMixin, View):
+    """Confirm, then set the status of the selected or all matching customers."""
+
+    permission_required = "customers.bulk_update_customer"
+    raise_exception = True
+
+    def post(self, request):
+        try:
+            query, ids, queryset = _bulk_target(request)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect(f"{reverse('customers:list')}?{request.POST.get('query', '')}")
+        form = BulkStatusForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, _("Choose a status."))
+            return redirect(f"{reverse('customers:list')}?{query}")
+        if request.POST.get("confirmed") != "yes":
+            return render(
+                request,
+                "customers/bulk_status_confirm.html",
+                {
+                    "count": queryset.count(),
+                    "status": Customer.Status(form.cleaned_data["status"]).label,
+                    "form": form,
+                    "query": query,
+                    "ids": ids,
+                    "scope": request.POST.get("scope", "selected"),
+                },
+            )
+        changed = services.bulk_set_status(
+            queryset=queryset, status=form.cleaned_data["status"], actor=request.user
+        )
+        messages.success(
+            request, _("%(count)s customers changed status.") % {"count": f"{changed:,}"}
+        )
+        return redirect(f"{reverse('customers:list')}?{query}")
+
+
+class ExportView(PermissionRequiredMixin, FormView):
+    """Choose columns and format; small exports download at once, large ones become a job."""
+
+    permission_required = "customers.export_customer"
+    raise_exception = True
+    form_class = ExportForm
+    template_name = "customers/export_form.html"
+
+    def get_initial(self):
+        source = self.request.POST if self.request.method == "POST" else self.request.GET
+        ids = ",".join(pk for pk in source.getlist("ids") if pk.isdigit())
+        query = source.get("query", "")
+        if source.get("scope") == "all":
+            ids = ""
+        return {
+            "query": query,
+            "ids": ids,
+            "columns": DEFAULT_EXPORT_COLUMNS,
+            "file_format": "xlsx",
+        }
+
+    def post(self, request, *args, **kwargs):
+        if "columns" not in request.POST:
+            # Arrived from the list's bulk bar: show the form with the selection.
+            form = self.form_class(initial=self.get_initial())
+            return self.render_to_response(self.get_context_data(form=form))
+        return super().post(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        form = context["form"]
+        query = form["query"].value() or ""
+        ids = form["ids"].value() or ""
+        try:
+            queryset = selectors.customers_matching(query)
+            if ids:
+                queryset = queryset.filter(pk__in=[int(i) for i in str(ids).split(",") if i])
+            count, more = selectors.capped_count(queryset, settings.LIST_COUNT_CAP)
+            context["count"] = {"count": count, "capped": more}
+        except (ValidationError, ValueError):
+            context["count"] = None
+        context["query"] = query
+        return context
+
+    def form_valid(self, form):
+        try:
+            job = jobs.create_export_job(
+                user=self.request.user,
+                query_string=form.cleaned_data["query"],
+                columns=form.cleaned_data["columns"],
+                file_format=form.cleaned_data["file_format"],
+                selected_ids=form.cleaned_data["ids"],
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+            return self.form_invalid(form)
+        if jobs.is_small(job):
+            if job.file_format == "csv":
+                return _stream_csv(job)
+            job = jobs.run_export_job(job.pk)
+            if job.status == ExportJob.Status.DONE:
+                return _download(job)
+            messages.error(self.request, _("The export failed: %(error)s") % {"error": job.error})
+            return redirect(job)
+        jobs.enqueue_export(job)
+        messages.info(self.request, _("The export is large, so it runs in the background."))
+        return redirect(job)
+
+
+def _stream_csv(job: ExportJob) -> StreamingHttpResponse:
+    queryset = export_queryset(job)
+    columns = resolve_columns(job.columns)
+    job.total_rows = job.rows_done = queryset.count()
+    job.status = ExportJob.Status.DONE
+    from django.utils import timezone
+
+    job.finished_at = timezone.now()
+    job.save(update_fields=["total_rows", "rows_done", "status", "finished_at"])
+    response = StreamingHttpResponse(
+        csv_lines(queryset, columns), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="customers-{job.pk}.csv"'
+    return response
+
+
+def _download(job: ExportJob) -> FileResponse:
+    return FileResponse(
+        job.file.open("rb"),
+        as_attachment=True,
+        filename=f"customers-{job.pk}.{job.file_format}",
+    )
+
+
+class ExportListView(PermissionRequiredMixin, ListView):
+    permission_required = "customers.export_customer"
+    raise_exception = True
+    template_name = "customers/export_list.html"
+    paginate_by = 25
+
+    def get_queryset(self):
+        queryset = ExportJob.objects.select_related("created_by")
+        if not self.request.user.has_perm("customers.view_exportjob"):
+            queryset = queryset.filter(created_by=self.request.user)
+        return queryset
+
+
+class ExportDetailView(PermissionRequiredMixin, DetailView):
+    """The progress page of one export; htmx polls its status block."""
+
+    permission_required = "customers.export_customer"
+    raise_exception = True
+    template_name = "customers/export_detail.html"
+    context_object_name = "job"
+
+    def get_queryset(self):
+        return ExportListView.get_queryset(self)
+
+    def get_template_names(self):
+        if self.request.htmx:
+            return [f"{self.template_name}#status"]
+        return [self.template_name]
+
+
+class ExportDownloadView(ExportDetailView):
+    def get(self, request, *args, **kwargs):
+        job = self.get_object()
+        if not job.is_downloadable:
+            messages.error(request, _("This download has expired or is not ready."))
+            return redirect(job)
+        return _download(job)
+
+
+class ExportRetryView(ExportDetailView):
+    def post(self, request, *args, **kwargs):
+        job = self.get_object()
+        try:
+            jobs.retry_export(job)
+            messages.success(request, _("The export was queued again."))
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        return redirect(job)

@@ -1,0 +1,106 @@
+"""Staff roles: Django groups and the permissions each one holds (DESIGN.md §6).
+
+The groups are created by a migration; `sync_roles` also runs after every `migrate`, so a
+permission added by a later model or migration reaches the roles that list it. Entries naming a
+permission that does not exist yet are skipped, which lets a role list a capability before the
+app that provides it lands.
+"""
+
+from django.contrib.auth.models import Group, Permission
+
+ADMINISTRATOR = "Administrator"
+SALES = "Sales"
+MARKETING = "Marketing"
+CUSTOMER_CARE = "Customer care"
+
+# Apps whose every permission an Administrator holds.
+ADMINISTRATOR_APPS = (
+    "auth",
+    "customers",
+    "ranks",
+    "tags",
+    "audiences",
+    "wholesale",
+    "migration",
+)
+
+_READ_REFERENCE = (
+    "customers.view_customer",
+    "customers.view_store",
+    "customers.view_order",
+    "customers.view_pointstransaction",
+    "customers.view_reward",
+    "customers.view_rewardredemption",
+    "customers.view_customertask",
+    "customers.view_customfielddefinition",
+    "ranks.view_rank",
+    "tags.view_tag",
+)
+
+ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    SALES: (
+        *_READ_REFERENCE,
+        "customers.add_customer",
+        "customers.change_customer",
+        "customers.export_customer",
+        "customers.bulk_update_customer",
+        "tags.assign_tag",
+        "wholesale.view_wholesaleapplication",
+        "wholesale.review_wholesaleapplication",
+    ),
+    MARKETING: (
+        *_READ_REFERENCE,
+        "customers.export_customer",
+        "tags.add_tag",
+        "tags.change_tag",
+        "tags.delete_tag",
+        "tags.assign_tag",
+        "audiences.view_audience",
+        "audiences.add_audience",
+        "audiences.change_audience",
+        "audiences.delete_audience",
+    ),
+    CUSTOMER_CARE: (
+        *_READ_REFERENCE,
+        "customers.change_customer",
+        "customers.send_password_reset",
+        "tags.assign_tag",
+        "customers.view_touristcard",
+        "customers.activate_touristcard",
+    ),
+}
+
+ROLES = (ADMINISTRATOR, SALES, MARKETING, CUSTOMER_CARE)
+
+
+def role_permissions(role: str):
+    """Return the Permission queryset a role should hold."""
+    if role == ADMINISTRATOR:
+        return Permission.objects.filter(content_type__app_label__in=ADMINISTRATOR_APPS)
+    wanted = ROLE_PERMISSIONS[role]
+    by_app: dict[str, list[str]] = {}
+    for name in wanted:
+        app_label, codename = name.split(".", 1)
+        by_app.setdefault(app_label, []).append(codename)
+    permissions = Permission.objects.none()
+    for app_label, codenames in by_app.items():
+        permissions |= Permission.objects.filter(
+            content_type__app_label=app_label, codename__in=codenames
+        )
+    return permissions
+
+
+def sync_roles() -> None:
+    """Create the role groups and set each one's permissions to exactly its list."""
+    for role in ROLES:
+        group, _ = Group.objects.get_or_create(name=role)
+        group.permissions.set(role_permissions(role))
+
+
+def sync_roles_after_migrate(sender, app_config=None, using="default", **kwargs):
+    # post_migrate fires once per app; the last app in INSTALLED_APPS triggers the real sync,
+    # after every app's permissions exist.
+    from django.apps import apps
+
+    if app_config is not None and app_config is list(apps.get_app_configs())[-1]:
+        sync_roles()

@@ -1,0 +1,27 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from customers.urls import public_urlpatterns
+from loyalty_admin.views import DashboardView
+
+admin.site.site_header = "Loyalty Admin — reference data"
+
+urlpatterns = [
+    path("", DashboardView.as_view(), name="dashboard"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "password/",
+        auth_views.PasswordChangeView.as_view(),
+        name="password_change",
+    ),
+    path(
+        "password/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
+    path("customers/", include("customers.urls")),
+    path("", include((public_urlpatterns, "customers_public"))),
+    path("django-admin/", admin.site.urls),
+]

@@ -1,0 +1,14 @@
+from django.views.generic import TemplateView
+
+from loyalty_admin.dashboard import dashboard_figures, recent_activity
+
+
+class DashboardView(TemplateView):
+    """Landing page for every signed-in staff member; figures are cached."""
+
+    template_name = "dashboard.html"
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            figures=dashboard_figures(), activity=recent_activity(), **kwargs
+        )

@@ -1,0 +1,63 @@
+/* Loyalty Admin behaviour: charts, pickers, "select all". Loaded on every page; no inline JS. */
+(function () {
+  "use strict";
+
+  function initCharts(root) {
+    if (typeof Chart === "undefined") return;
+    root.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
+      if (canvas.dataset.ready) return;
+      var source = document.getElementById(canvas.dataset.chartSource);
+      if (!source) return;
+      var data = JSON.parse(source.textContent);
+      var kind = canvas.dataset.chart;
+      canvas.dataset.ready = "1";
+      new Chart(canvas, {
+        type: kind,
+        data: {
+          labels: data.labels,
+          datasets: [{
+            data: data.values,
+            backgroundColor: data.colours || "#0d6efd",
+            borderWidth: kind === "doughnut" ? 1 : 0
+          }]
+        },
+        options: {
+          maintainAspectRatio: false,
+          animation: false,
+          plugins: { legend: { display: kind === "doughnut", position: "right" } },
+          scales: kind === "bar" ? { x: { ticks: { maxTicksLimit: 9 } }, y: { beginAtZero: true, ticks: { precision: 0 } } } : {}
+        }
+      });
+    });
+  }
+
+  function initPickers(root) {
+    if (typeof TomSelect === "undefined") return;
+    root.querySelectorAll("select[data-picker]").forEach(function (select) {
+      if (select.tomselect) return;
+      new TomSelect(select, {
+        plugins: ["remove_button"],
+        maxOptions: 500,
+        onChange: function () { select.dispatchEvent(new Event("change", { bubbles: true })); }
+      });
+    });
+  }
+
+  function initSelectAll(root) {
+    root.querySelectorAll("input[data-select-all]").forEach(function (box) {
+      box.addEventListener("change", function () {
+        var table = box.closest("table");
+        table.querySelectorAll("input[name=ids]").forEach(function (row) { row.checked = box.checked; });
+      });
+    });
+  }
+
+  function init(root) {
+    initCharts(root);
+    initPickers(root);
+    initSelectAll(root);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { init(document); });
+  document.addEventListener("htmx:afterSwap", function (event) { init(event.detail.target); });
+})();

@@ -1,0 +1,47 @@
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from loyalty_admin.roles import ADMINISTRATOR, CUSTOMER_CARE, MARKETING, ROLES, SALES
+
+ROLE_USERNAMES = {
+    ADMINISTRATOR: "admin",
+    SALES: "sales",
+    MARKETING: "marketing",
+    CUSTOMER_CARE: "care",
+}
+
+
+def make_staff(role: str | None, username: str | None = None):
+    User = get_user_model()
+    if role == "superuser":
+        return User.objects.create_superuser(username=username or "root", password="pw-root-1")
+    user = User.objects.create_user(username=username or ROLE_USERNAMES[role], password="pw-1234")
+    user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def staff_client(client, db):
+    """A function giving a client signed in as a user of the given role."""
+
+    def sign_in(role: str):
+        client.force_login(make_staff(role))
+        return client
+
+    return sign_in
+
+
+@pytest.fixture
+def admin_client(staff_client):
+    return staff_client(ADMINISTRATOR)
+
+
+@pytest.fixture
+def admin_user(db):
+    return make_staff(ADMINISTRATOR, username="admin-user")
+
+
+@pytest.fixture(params=ROLES)
+def role(request):
+    return request.param
