@@ -1,0 +1,150 @@
+"""Every URL × every role: the expected allow / deny, decided explicitly per URL name."""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from customers.models import ExportJob, SavedView
+from loyalty_admin.roles import ADMINISTRATOR, CUSTOMER_CARE, MARKETING, SALES
+from tests.conftest import make_staff
+from tests.customers.factories import CustomerFactory
+
+pytestmark = pytest.mark.django_db
+
+EVERYONE = {ADMINISTRATOR, SALES, MARKETING, CUSTOMER_CARE}
+PUBLIC = "public"
+
+# url name -> roles allowed (superuser always allowed), or PUBLIC for pages anyone may open.
+# A new URL without an entry here fails test_every_url_has_a_decision.
+DECISIONS = {
+    "dashboard": EVERYONE,
+    "login": PUBLIC,
+    "logout": EVERYONE,
+    "password_change": EVERYONE,
+    "password_change_done": EVERYONE,
+    "customers:list": EVERYONE,
+    "customers:detail": EVERYONE,
+    "customers:create": {ADMINISTRATOR, SALES},
+    "customers:update": {ADMINISTRATOR, SALES, CUSTOMER_CARE},
+    "customers:delete": {ADMINISTRATOR},
+    "customers:anonymise": {ADMINISTRATOR},
+    "customers:restore": {ADMINISTRATOR},
+    "customers:send_reset": {ADMINISTRATOR, CUSTOMER_CARE},
+    "customers:columns": EVERYONE,
+    "customers:view_create": EVERYONE,
+    "customers:view_open": EVERYONE,
+    "customers:view_delete": EVERYONE,
+    "customers:bulk_status": {ADMINISTRATOR, SALES},
+    "customers:export": {ADMINISTRATOR, SALES, MARKETING},
+    "customers:exports": {ADMINISTRATOR, SALES, MARKETING},
+    "customers:export_detail": {ADMINISTRATOR, SALES, MARKETING},
+    "customers:export_download": {ADMINISTRATOR, SALES, MARKETING},
+    "customers:export_retry": {ADMINISTRATOR, SALES, MARKETING},
+    "customers_public:reset_password": PUBLIC,
+}
+# URLs that only take POST; GET must not change anything (405).
+POST_ONLY = {
+    "logout",
+    "customers:restore",
+    "customers:send_reset",
+    "customers:columns",
+    "customers:view_create",
+    "customers:view_delete",
+    "customers:bulk_status",
+    "customers:export_retry",
+}
+
+
+def project_url_names(resolver=None, namespace=""):
+    resolver = resolver or get_resolver()
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            if entry.app_name == "admin":
+                continue  # the Django admin site has its own is_staff gate, tested below
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from project_url_names(entry, inner)
+        elif isinstance(entry, URLPattern) and entry.name:
+            yield f"{namespace}{entry.name}"
+
+
+def test_every_url_has_a_decision():
+    assert set(project_url_names()) == set(DECISIONS)
+
+
+@pytest.fixture
+def objects(db):
+    owner = make_staff("superuser", username="owner")
+    customer = CustomerFactory()
+    job = ExportJob.objects.create(created_by=None, columns=["email"])
+    view = SavedView.objects.create(owner=owner, name="shared", is_shared=True)
+    return {"customer": customer, "job": job, "view": view}
+
+
+def url_for(name, objects):
+    args = []
+    if name.startswith("customers:export_") or name == "customers:export_retry":
+        args = [objects["job"].pk]
+    elif name.startswith("customers:view_") and name != "customers:view_create":
+        args = [objects["view"].pk]
+    elif name in {
+        "customers:detail",
+        "customers:update",
+        "customers:delete",
+        "customers:anonymise",
+        "customers:restore",
+        "customers:send_reset",
+    }:
+        args = [objects["customer"].pk]
+    elif name == "customers_public:reset_password":
+        args = ["not-a-token"]
+    return reverse(name, args=args)
+
+
+def outcome(client, name, url):
+    response = client.post(url) if name in POST_ONLY else client.get(url)
+    if response.status_code == 403:
+        return "deny"
+    if response.status_code == 302 and response.url.startswith(reverse("login")):
+        return "login"
+    assert response.status_code in {200, 302, 410}, (name, response.status_code)
+    return "allow"
+
+
+@pytest.mark.parametrize("name", sorted(DECISIONS))
+def test_anonymous_is_sent_to_login_except_public_pages(client, objects, name):
+    result = outcome(client, name, url_for(name, objects))
+    if DECISIONS[name] == PUBLIC:
+        assert result == "allow"
+    elif name == "logout":
+        assert result in {"allow", "login"}
+    else:
+        assert result == "login"
+
+
+@pytest.mark.parametrize("role", [ADMINISTRATOR, SALES, MARKETING, CUSTOMER_CARE, "superuser"])
+@pytest.mark.parametrize("name", sorted(DECISIONS))
+def test_role_matrix(client, objects, role, name):
+    user = make_staff(role)
+    client.force_login(user)
+    # Staff see their own exports; make the job this user's.
+    ExportJob.objects.filter(pk=objects["job"].pk).update(created_by=user)
+    SavedView.objects.filter(pk=objects["view"].pk).update(owner=user)
+    allowed = DECISIONS[name]
+    if name in {"login", "logout"}:
+        return  # signing in and out are open to all; covered by the auth tests
+    result = outcome(client, name, url_for(name, objects))
+    expected = "allow" if allowed == PUBLIC or role == "superuser" or role in allowed else "deny"
+    assert result == expected, f"{role} on {name}"
+
+
+def test_django_admin_site_needs_staff(client):
+    client.force_login(make_staff(SALES))
+    response = client.get("/django-admin/")
+    assert response.status_code == 302
+    assert "/django-admin/login/" in response.url
+
+
+def test_staff_cannot_see_or_delete_what_others_own(client, objects):
+    client.force_login(make_staff(MARKETING))
+    assert client.get(url_for("customers:export_detail", objects)).status_code == 404
+    assert client.post(url_for("customers:view_delete", objects)).status_code == 404
+    assert SavedView.objects.filter(pk=objects["view"].pk).exists()
