@@ -1,0 +1,285 @@
+import io
+
+import openpyxl
+import pytest
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+from customers.models import Customer, ExportJob, ListPreference
+from loyalty_admin.roles import ADMINISTRATOR, CUSTOMER_CARE, SALES
+from tests.customers.factories import (
+    CustomerFactory,
+    CustomerTagFactory,
+    OrderFactory,
+    RankFactory,
+    StoreFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def test_list_query_count_does_not_grow_with_rows(staff_client, django_assert_num_queries):
+    client = staff_client(ADMINISTRATOR)
+    rank, store = RankFactory(), StoreFactory()
+    CustomerFactory.create_batch(5, rank=rank, preferred_store=store)
+    ListPreference.objects.create(
+        user=get_user_model().objects.get(username="admin"),
+        columns=["member_number", "name", "rank", "preferred_store", "tags"],
+    )
+    # Session, user, 2 permission lookups, filter choices (rewards, custom fields, ranks,
+    # stores, 3 tag pickers), preference, page, capped count, groups, saved views, tag
+    # prefetch, and the session save with its savepoint.
+    with django_assert_num_queries(20):
+        client.get(reverse("customers:list"))
+    for customer in CustomerFactory.create_batch(20, rank=rank, preferred_store=store):
+        CustomerTagFactory(customer=customer)
+    with django_assert_num_queries(20):
+        response = client.get(reverse("customers:list"))
+    assert response.status_code == 200
+
+
+def test_list_never_runs_a_plain_count_star(staff_client, django_assert_max_num_queries):
+    client = staff_client(ADMINISTRATOR)
+    CustomerFactory.create_batch(3)
+    with django_assert_max_num_queries(20) as captured:
+        client.get(reverse("customers:list"))
+    counts = [q["sql"] for q in captured.captured_queries if "COUNT(" in q["sql"].upper()]
+    assert counts and all("LIMIT" in sql.upper() for sql in counts)
+
+
+def test_list_says_capped_counts_honestly(staff_client, settings):
+    settings.LIST_COUNT_CAP = 3
+    client = staff_client(ADMINISTRATOR)
+    CustomerFactory.create_batch(5)
+    response = client.get(reverse("customers:list"))
+    assert "3+ customers" in response.content.decode()
+
+
+def test_htmx_request_gets_only_the_results(staff_client):
+    client = staff_client(ADMINISTRATOR)
+    CustomerFactory(first_name="Hoa", last_name="Lê")
+    response = client.get(
+        reverse("customers:list"), {"q": "le hoa"}, headers={"HX-Request": "true"}
+    )
+    body = response.content.decode()
+    assert "<html" not in body
+    assert "1 customer" in body
+
+
+def test_detail_query_count_is_pinned(staff_client, django_assert_num_queries):
+    client = staff_client(CUSTOMER_CARE)
+    customer = CustomerFactory(rank=RankFactory())
+    OrderFactory.create_batch(3, customer=customer)
+    with django_assert_num_queries(17):
+        client.get(customer.get_absolute_url())
+    OrderFactory.create_batch(5, customer=customer)
+    with django_assert_num_queries(17):
+        client.get(customer.get_absolute_url())
+
+
+def test_create_customer_happy_path(staff_client):
+    client = staff_client(SALES)
+    response = client.post(
+        reverse("customers:create"),
+        {
+            "first_name": "Minh",
+            "last_name": "Phạm",
+            "phone": "0912 555 666",
+            "country": "VN",
+            "customer_type": "retail",
+            "status": "active",
+            "joined_at": "2026-11-01T10:00",
+        },
+    )
+    customer = Customer.objects.get()
+    assert response.status_code == 302 and response.url == customer.get_absolute_url()
+    assert customer.phone == "+84912555666"
+
+
+def test_create_needs_one_identifier_and_keeps_what_was_typed(staff_client):
+    client = staff_client(SALES)
+    response = client.post(
+        reverse("customers:create"),
+        {
+            "first_name": "Minh",
+            "country": "VN",
+            "customer_type": "retail",
+            "status": "active",
+            "joined_at": "2026-11-01T10:00",
+        },
+    )
+    body = response.content.decode()
+    assert "Enter at least one of email, mobile number or member number." in body
+    assert 'value="Minh"' in body
+    assert not Customer.objects.exists()
+
+
+def test_duplicate_email_links_to_existing_customer(staff_client):
+    client = staff_client(SALES)
+    existing = CustomerFactory(email="lan@example.com")
+    response = client.post(
+        reverse("customers:create"),
+        {
+            "email": "LAN@example.com",
+            "country": "VN",
+            "customer_type": "retail",
+            "status": "active",
+            "joined_at": "2026-11-01T10:00",
+        },
+    )
+    body = response.content.decode()
+    assert "Another customer already has this email:" in body
+    assert f'href="{existing.get_absolute_url()}"' in body
+
+
+def test_invalid_phone_is_explained(staff_client):
+    client = staff_client(SALES)
+    response = client.post(
+        reverse("customers:create"),
+        {
+            "phone": "12",
+            "country": "VN",
+            "customer_type": "retail",
+            "status": "active",
+            "joined_at": "2026-11-01T10:00",
+        },
+    )
+    assert "“12” is not a" in response.content.decode()
+
+
+def test_export_small_xlsx_reads_back_with_formulas_as_text(staff_client):
+    client = staff_client(ADMINISTRATOR)
+    CustomerFactory(first_name='=HYPERLINK("http://x")', last_name="+1", email="a@example.com")
+    response = client.post(
+        reverse("customers:export"),
+        {
+            "file_format": "xlsx",
+            "columns": ["member_number", "first_name", "last_name", "email"],
+            "query": "",
+            "ids": "",
+        },
+    )
+    assert response.status_code == 200
+    workbook = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+    sheet = workbook.active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0] == ("Member number", "First name", "Last name", "Email")
+    assert rows[1][1] == '\'=HYPERLINK("http://x")'
+    assert rows[1][2] == "'+1"
+    assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
+    job = ExportJob.objects.get()
+    assert (job.status, job.rows_done) == ("done", 1)
+
+
+def test_export_csv_streams_filtered_rows(staff_client):
+    client = staff_client(ADMINISTRATOR)
+    CustomerFactory(city="Huế", email="hue@example.com")
+    CustomerFactory(city="Hà Nội", email="hn@example.com")
+    response = client.post(
+        reverse("customers:export"),
+        {"file_format": "csv", "columns": ["email", "city"], "query": "city=Huế", "ids": ""},
+    )
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    assert text.splitlines() == ["Email,City", "hue@example.com,Huế"]
+
+
+def test_large_export_runs_as_job_with_expiring_download(
+    staff_client, settings, django_capture_on_commit_callbacks
+):
+    settings.EXPORT_SYNC_ROW_LIMIT = 2
+    client = staff_client(ADMINISTRATOR)
+    CustomerFactory.create_batch(3)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("customers:export"),
+            {"file_format": "xlsx", "columns": ["member_number"], "query": "", "ids": ""},
+        )
+    job = ExportJob.objects.get()
+    assert response.url == job.get_absolute_url()
+    job.refresh_from_db()
+    assert (job.status, job.rows_done, job.total_rows) == ("done", 3, 3)
+    download = client.get(reverse("customers:export_download", args=[job.pk]))
+    assert download.status_code == 200
+    from django.utils import timezone
+
+    ExportJob.objects.update(expires_at=timezone.now())
+    expired = client.get(reverse("customers:export_download", args=[job.pk]))
+    assert expired.status_code == 302
+
+
+def test_export_command_writes_file(tmp_path):
+    from django.core.management import call_command
+
+    CustomerFactory(city="Huế")
+    CustomerFactory(city="Huế")
+    CustomerFactory(city="Hà Nội")
+    output = tmp_path / "out.xlsx"
+    call_command(
+        "export_customers",
+        "--filter",
+        "city=Huế",
+        "--columns",
+        "member_number,city",
+        "--output",
+        str(output),
+    )
+    rows = list(openpyxl.load_workbook(output).active.iter_rows(values_only=True))
+    assert len(rows) == 3 and rows[1][1] == "Huế"
+
+
+def test_export_command_rejects_bad_filter(tmp_path):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="points"):
+        call_command(
+            "export_customers", "--filter", "points_min=x", "--output", str(tmp_path / "o.xlsx")
+        )
+
+
+def test_delete_view_archives_customer_with_history(staff_client):
+    client = staff_client(ADMINISTRATOR)
+    customer = CustomerFactory()
+    OrderFactory(customer=customer)
+    page = client.get(reverse("customers:delete", args=[customer.pk]))
+    assert "Archive customer" in page.content.decode()
+    client.post(reverse("customers:delete", args=[customer.pk]), {"action": "delete"})
+    assert Customer.objects.filter(pk=customer.pk, archived_at__isnull=True).exists()
+    client.post(reverse("customers:delete", args=[customer.pk]), {"action": "archive"})
+    assert Customer.objects.archived().filter(pk=customer.pk).exists()
+
+
+def test_bulk_status_confirms_before_changing(staff_client):
+    client = staff_client(SALES)
+    a, b = CustomerFactory.create_batch(2)
+    url = reverse("customers:bulk_status")
+    page = client.post(url, {"ids": [a.pk], "status": "blocked", "scope": "selected"})
+    assert "Set the status of 1 customers" in page.content.decode()
+    assert Customer.objects.filter(status="blocked").count() == 0
+    client.post(url, {"scope": "all", "status": "blocked", "confirmed": "yes", "query": ""})
+    assert Customer.objects.filter(status="blocked").count() == 2
+
+
+def test_column_choice_is_remembered(staff_client):
+    client = staff_client(CUSTOMER_CARE)
+    CustomerFactory(email="x@example.com")
+    client.post(reverse("customers:columns"), {"columns": ["member_number", "city"]})
+    body = client.get(reverse("customers:list")).content.decode()
+    assert "x@example.com" not in body
+
+
+def test_pages_send_a_strict_csp(staff_client):
+    response = staff_client(ADMINISTRATOR).get(reverse("dashboard"))
+    policy = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+    assert "<script>" not in response.content.decode()
+
+
+def test_login_locks_out_after_repeated_failures(client, settings):
+    from tests.conftest import make_staff
+
+    make_staff(ADMINISTRATOR)
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post(reverse("login"), {"username": "admin", "password": "wrong"})
+    response = client.post(reverse("login"), {"username": "admin", "password": "pw-1234"})
+    assert response.status_code == 429
+    assert "Too many failed sign-in attempts" in response.content.decode()
