@@ -250,7 +250,7 @@ def test_delete_view_archives_customer_with_history(staff_client):
 
 def test_bulk_status_confirms_before_changing(staff_client):
     client = staff_client(SALES)
-    a, b = CustomerFactory.create_batch(2)
+    a, _ = CustomerFactory.create_batch(2)
     url = reverse("customers:bulk_status")
     page = client.post(url, {"ids": [a.pk], "status": "blocked", "scope": "selected"})
     assert "Set the status of 1 customers" in page.content.decode()

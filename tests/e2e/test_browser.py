@@ -1,0 +1,91 @@
+"""Real-browser tests: headless Debian Chromium driven by Playwright against live_server."""
+
+import os
+import shutil
+
+import openpyxl
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from loyalty_admin.roles import ADMINISTRATOR
+from tests.conftest import make_staff
+from tests.customers.factories import CustomerFactory, RankFactory
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Chromium is not installed"),
+]
+
+
+@pytest.fixture
+def page(live_server):
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        context = browser.new_context(
+            accept_downloads=True, viewport={"width": 1280, "height": 900}
+        )
+        page = context.new_page()
+        errors = []
+        page.on(
+            "console",
+            lambda message: errors.append(message.text) if message.type == "error" else None,
+        )
+        page.errors = errors
+        yield page
+        browser.close()
+
+
+def sign_in(page, live_server):
+    make_staff(ADMINISTRATOR)
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", "pw-1234")
+    page.click("button[type=submit]")
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+
+
+def test_filter_open_create_and_export(page, live_server, tmp_path):
+    RankFactory(name="Gold", is_default=True)
+    CustomerFactory(first_name="Đức", last_name="Nguyễn", email="duc@example.vn")
+    CustomerFactory(first_name="Olivia", last_name="Smith", email="olivia@example.com")
+    sign_in(page, live_server)
+
+    page.click("text=Customers")
+    page.fill("#id_q", "nguyen duc")  # live filtering through htmx, accent-insensitive
+    expect(page.get_by_test_id("result-count")).to_have_text("1 customer")
+    assert "q=nguyen%20duc" in page.url
+    page.click("text=Nguyễn Đức >> xpath=../td[2]/a")
+    expect(page.get_by_role("heading", name="Nguyễn Đức")).to_be_visible()
+
+    page.goto(f"{live_server.url}/customers/new/")
+    page.fill("#id_last_name", "Trần")
+    page.fill("#id_first_name", "Mai")
+    page.fill("#id_phone", "0912 345 678")
+    page.click("button:has-text('Save')")
+    expect(page.get_by_text("Customer Trần Mai was created.")).to_be_visible()
+    expect(page.get_by_text("+84912345678")).to_be_visible()
+
+    page.goto(f"{live_server.url}/customers/?q=smith")
+    expect(page.get_by_test_id("result-count")).to_have_text("1 customer")
+    page.select_option("select[name=scope]", "all")
+    page.click("button:has-text('Export')")
+    with page.expect_download() as download_info:
+        page.click("form button[type=submit]:has-text('Export')")
+    path = tmp_path / "export.xlsx"
+    download_info.value.save_as(path)
+    rows = list(openpyxl.load_workbook(path).active.iter_rows(values_only=True))
+    assert rows[1][1:3] == ("Smith", "Olivia")
+    assert len(rows) == 2
+    assert page.errors == []
