@@ -7,6 +7,7 @@ from django.db.models import Prefetch
 from django.http import FileResponse, Http404, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -26,8 +27,9 @@ from customers.forms import (
     ExportForm,
     SavedViewForm,
     SetPasswordForm,
+    from_json_value,
 )
-from customers.models import Customer, ExportJob, ListPreference, SavedView
+from customers.models import Customer, CustomFieldDefinition, ExportJob, ListPreference, SavedView
 from customers.tables import CHOOSABLE_COLUMNS, DEFAULT_COLUMNS, CustomerTable
 from tags.models import CustomerTag
 
@@ -118,9 +120,6 @@ class CustomerDetailView(PermissionRequiredMixin, DetailView):
 
     def get_context_data(self, **kwargs):
         customer = self.object
-        from customers.forms import from_json_value
-        from customers.models import CustomFieldDefinition
-
         definitions = CustomFieldDefinition.objects.filter(is_active=True)
         custom = [
             (d.label, from_json_value(d, customer.custom_fields.get(d.key)))
@@ -498,8 +497,6 @@ def _stream_csv(job: ExportJob) -> StreamingHttpResponse:
     columns = resolve_columns(job.columns)
     job.total_rows = job.rows_done = queryset.count()
     job.status = ExportJob.Status.DONE
-    from django.utils import timezone
-
     job.finished_at = timezone.now()
     job.save(update_fields=["total_rows", "rows_done", "status", "finished_at"])
     response = StreamingHttpResponse(

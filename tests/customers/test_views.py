@@ -3,10 +3,13 @@ import io
 import openpyxl
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from customers.models import Customer, ExportJob, ListPreference
 from loyalty_admin.roles import ADMINISTRATOR, CUSTOMER_CARE, SALES
+from tests.conftest import make_staff
 from tests.customers.factories import (
     CustomerFactory,
     CustomerTagFactory,
@@ -77,19 +80,22 @@ def test_detail_query_count_is_pinned(staff_client, django_assert_num_queries):
         client.get(customer.get_absolute_url())
 
 
+def create_form(**fields):
+    """POST data for the create form: its required defaults plus `fields`."""
+    return {
+        "country": "VN",
+        "customer_type": "retail",
+        "status": "active",
+        "joined_at": "2026-11-01T10:00",
+        **fields,
+    }
+
+
 def test_create_customer_happy_path(staff_client):
     client = staff_client(SALES)
     response = client.post(
         reverse("customers:create"),
-        {
-            "first_name": "Minh",
-            "last_name": "Phạm",
-            "phone": "0912 555 666",
-            "country": "VN",
-            "customer_type": "retail",
-            "status": "active",
-            "joined_at": "2026-11-01T10:00",
-        },
+        create_form(first_name="Minh", last_name="Phạm", phone="0912 555 666"),
     )
     customer = Customer.objects.get()
     assert response.status_code == 302 and response.url == customer.get_absolute_url()
@@ -100,13 +106,7 @@ def test_create_needs_one_identifier_and_keeps_what_was_typed(staff_client):
     client = staff_client(SALES)
     response = client.post(
         reverse("customers:create"),
-        {
-            "first_name": "Minh",
-            "country": "VN",
-            "customer_type": "retail",
-            "status": "active",
-            "joined_at": "2026-11-01T10:00",
-        },
+        create_form(first_name="Minh"),
     )
     body = response.content.decode()
     assert "Enter at least one of email, mobile number or member number." in body
@@ -119,13 +119,7 @@ def test_duplicate_email_links_to_existing_customer(staff_client):
     existing = CustomerFactory(email="lan@example.com")
     response = client.post(
         reverse("customers:create"),
-        {
-            "email": "LAN@example.com",
-            "country": "VN",
-            "customer_type": "retail",
-            "status": "active",
-            "joined_at": "2026-11-01T10:00",
-        },
+        create_form(email="LAN@example.com"),
     )
     body = response.content.decode()
     assert "Another customer already has this email:" in body
@@ -136,13 +130,7 @@ def test_invalid_phone_is_explained(staff_client):
     client = staff_client(SALES)
     response = client.post(
         reverse("customers:create"),
-        {
-            "phone": "12",
-            "country": "VN",
-            "customer_type": "retail",
-            "status": "active",
-            "joined_at": "2026-11-01T10:00",
-        },
+        create_form(phone="12"),
     )
     assert "“12” is not a" in response.content.decode()
 
@@ -200,16 +188,12 @@ def test_large_export_runs_as_job_with_expiring_download(
     assert (job.status, job.rows_done, job.total_rows) == ("done", 3, 3)
     download = client.get(reverse("customers:export_download", args=[job.pk]))
     assert download.status_code == 200
-    from django.utils import timezone
-
     ExportJob.objects.update(expires_at=timezone.now())
     expired = client.get(reverse("customers:export_download", args=[job.pk]))
     assert expired.status_code == 302
 
 
 def test_export_command_writes_file(tmp_path):
-    from django.core.management import call_command
-
     CustomerFactory(city="Huế")
     CustomerFactory(city="Huế")
     CustomerFactory(city="Hà Nội")
@@ -228,8 +212,6 @@ def test_export_command_writes_file(tmp_path):
 
 
 def test_export_command_rejects_bad_filter(tmp_path):
-    from django.core.management import CommandError, call_command
-
     with pytest.raises(CommandError, match="points"):
         call_command(
             "export_customers", "--filter", "points_min=x", "--output", str(tmp_path / "o.xlsx")
@@ -275,8 +257,6 @@ def test_pages_send_a_strict_csp(staff_client):
 
 
 def test_login_locks_out_after_repeated_failures(client, settings):
-    from tests.conftest import make_staff
-
     make_staff(ADMINISTRATOR)
     for _ in range(settings.AXES_FAILURE_LIMIT):
         client.post(reverse("login"), {"username": "admin", "password": "wrong"})
