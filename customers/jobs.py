@@ -100,7 +100,26 @@ def run_export_job(job_id: int, progress=None) -> ExportJob:
     job.expires_at = job.finished_at + settings.EXPORT_LINK_LIFETIME
     job.save(update_fields=["status", "rows_done", "file", "finished_at", "expires_at"])
     logger.info("export job %s wrote %s rows", job.pk, rows)
+    prune_expired_exports()
     return job
+
+
+def prune_expired_exports(now=None) -> int:
+    """Delete the files of exports whose link has expired; the job row stays as the log.
+
+    Runs after every export job and from `manage.py prune_exports` (cron), so expired files do
+    not pile up in media storage.
+    """
+    now = now or timezone.now()
+    expired = ExportJob.objects.filter(expires_at__lte=now).exclude(file="")
+    pruned = 0
+    for job in expired.only("pk", "file").iterator():
+        job.file.delete(save=False)
+        ExportJob.objects.filter(pk=job.pk).update(file="")
+        pruned += 1
+    if pruned:
+        logger.info("pruned %s expired export files", pruned)
+    return pruned
 
 
 def enqueue_export(job: ExportJob) -> None:

@@ -3,6 +3,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import Prefetch
 from django.http import FileResponse, Http404, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -30,7 +31,9 @@ from customers.forms import (
     from_json_value,
 )
 from customers.models import Customer, CustomFieldDefinition, ExportJob, ListPreference, SavedView
+from customers.selectors import capped_count
 from customers.tables import CHOOSABLE_COLUMNS, DEFAULT_COLUMNS, CustomerTable
+from customers.tasks import bulk_status_task
 from tags.models import CustomerTag
 
 
@@ -103,6 +106,12 @@ class CustomerListView(PermissionRequiredMixin, SingleTableMixin, FilterView):
         context["saved_view_form"] = SavedViewForm()
         context["bulk_status_form"] = BulkStatusForm()
         context["custom_filter_names"] = filterset.custom_field_names
+        context["more_filters_used"] = any(
+            value not in ("", None)
+            for key, values in self.request.GET.lists()
+            if key not in {"q", "page", "sort", "archived", "cursor"}
+            for value in values
+        )
         return context
 
 
@@ -414,9 +423,23 @@ class BulkStatusView(PermissionRequiredMixin, View):
                     "scope": request.POST.get("scope", "selected"),
                 },
             )
-        changed = services.bulk_set_status(
-            queryset=queryset, status=form.cleaned_data["status"], actor=request.user
-        )
+        status = form.cleaned_data["status"]
+        if not ids and capped_count(queryset, settings.BULK_SYNC_ROW_LIMIT)[1]:
+            # One set-based statement either way, but at this size it can outlast a request.
+            transaction.on_commit(
+                lambda: bulk_status_task.enqueue(
+                    actor_id=request.user.pk, query_string=query, status=status
+                )
+            )
+            messages.info(
+                request,
+                _(
+                    "The status change runs in the background; each customer's timeline "
+                    "records it when it is done."
+                ),
+            )
+            return redirect(f"{reverse('customers:list')}?{query}")
+        changed = services.bulk_set_status(queryset=queryset, status=status, actor=request.user)
         messages.success(
             request, _("%(count)s customers changed status.") % {"count": f"{changed:,}"}
         )

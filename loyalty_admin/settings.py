@@ -241,6 +241,10 @@ if not DEBUG and not TESTING:
 # Domain settings.
 PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION", "VN")
 EXPORT_SYNC_ROW_LIMIT = int(os.environ.get("EXPORT_SYNC_ROW_LIMIT", "5000"))
+# Where `manage.py ensure_demo_staff` keeps the demo logins it generated (outside git).
+DEMO_LOGINS_FILE = Path(os.environ.get("DEMO_LOGINS_FILE", BASE_DIR / ".demo-logins"))
+# Bulk actions on more customers than this run as background tasks instead of in the request.
+BULK_SYNC_ROW_LIMIT = int(os.environ.get("BULK_SYNC_ROW_LIMIT", "20000"))
 EXPORT_LINK_LIFETIME = timedelta(hours=int(os.environ.get("EXPORT_LINK_HOURS", "24")))
 PASSWORD_RESET_LINK_LIFETIME = timedelta(
     minutes=int(os.environ.get("PASSWORD_RESET_LINK_MINUTES", "30"))

@@ -2,7 +2,14 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from loyalty_admin.roles import ADMINISTRATOR, CUSTOMER_CARE, MARKETING, ROLES, SALES
+from loyalty_admin.roles import (
+    ADMINISTRATOR,
+    CUSTOMER_CARE,
+    MARKETING,
+    ROLES,
+    SALES,
+    sync_roles,
+)
 
 ROLE_USERNAMES = {
     ADMINISTRATOR: "admin",
@@ -17,6 +24,8 @@ def make_staff(role: str | None, username: str | None = None):
     if role == "superuser":
         return User.objects.create_superuser(username=username or "root", password="pw-root-1")
     user = User.objects.create_user(username=username or ROLE_USERNAMES[role], password="pw-1234")
+    if not Group.objects.filter(name=role).exists():
+        sync_roles()  # transactional tests flush the groups the migration created
     user.groups.add(Group.objects.get(name=role))
     return user
 

@@ -58,6 +58,16 @@
     initSelectAll(root);
   }
 
+  // Live filters send only the fields that hold something, so the pushed URL stays short
+  // enough to read, bookmark and share ("?q=mai&rank=2", not every empty field).
+  document.addEventListener("htmx:configRequest", function (event) {
+    var data = event.detail.formData;
+    if (event.detail.verb !== "get" || !data) return;
+    Array.from(new Set(data.keys())).forEach(function (key) {
+      if (data.getAll(key).every(function (value) { return value === ""; })) data.delete(key);
+    });
+  });
+
   document.addEventListener("DOMContentLoaded", function () { init(document); });
   document.addEventListener("htmx:afterSwap", function (event) { init(event.detail.target); });
 })();

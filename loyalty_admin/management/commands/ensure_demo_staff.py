@@ -8,7 +8,6 @@ from django.core.management.base import BaseCommand
 
 from loyalty_admin.roles import ADMINISTRATOR, ROLES
 
-LOGINS_FILE = Path(settings.BASE_DIR) / ".demo-logins"
 USERNAMES = {
     ADMINISTRATOR: "admin",
     "Sales": "sales",
@@ -25,7 +24,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         User = get_user_model()
-        lines = LOGINS_FILE.read_text().splitlines() if LOGINS_FILE.exists() else []
+        logins_file = Path(settings.DEMO_LOGINS_FILE)
+        lines = logins_file.read_text().splitlines() if logins_file.exists() else []
         known = {line.split()[0] for line in lines if line.strip()}
         for role in ROLES:
             username = USERNAMES[role]
@@ -39,8 +39,8 @@ class Command(BaseCommand):
             user.groups.set([Group.objects.get(name=role)])
             lines = [line for line in lines if not line.startswith(username + " ")]
             lines.append(f"{username} {password} ({role})")
-        LOGINS_FILE.write_text("\n".join(lines) + "\n")
-        LOGINS_FILE.chmod(0o600)
+        logins_file.write_text("\n".join(lines) + "\n")
+        logins_file.chmod(0o600)
         self.stdout.write("Sign in at http://127.0.0.1:8000/ with one of:")
         for line in lines:
             self.stdout.write(f"  {line}")
