@@ -24,6 +24,9 @@ format: setup
 	.venv/bin/ruff format .
 	.venv/bin/djlint templates --reformat
 
+bench: setup
+	@bash scripts/bench.sh $(BENCH_ARGS)
+
 check-deploy: setup
 	@bash scripts/check_deploy.sh
 

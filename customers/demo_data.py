@@ -160,6 +160,27 @@ TASKS = [
 ]
 
 
+def custom_field_definitions() -> list[CustomFieldDefinition]:
+    """The demo's custom fields (unsaved); the benchmark data set uses the same ones."""
+    return [
+        CustomFieldDefinition(
+            key="favourite_category",
+            label="Favourite category",
+            field_type="choice",
+            choices=["Fashion", "Beauty", "Home", "Food", "Electronics"],
+            position=1,
+        ),
+        CustomFieldDefinition(key="shoe_size", label="Shoe size", field_type="number", position=2),
+        CustomFieldDefinition(
+            key="anniversary", label="Wedding anniversary", field_type="date", position=3
+        ),
+        CustomFieldDefinition(
+            key="newsletter", label="Newsletter opt-in", field_type="boolean", position=4
+        ),
+        CustomFieldDefinition(key="company", label="Company", field_type="text", position=5),
+    ]
+
+
 def _weighted(rng, pairs):
     values, weights = zip(*pairs, strict=True)
     return rng.choices(values, weights=weights)[0]
@@ -188,27 +209,7 @@ def seed_demo(customers: int = 3000, seed: int = 20261122) -> dict:
         for name, colour in TAGS
     ]
     rewards = [Reward.objects.create(code=c, name=n, points_cost=p) for c, n, p in REWARDS]
-    CustomFieldDefinition.objects.bulk_create(
-        [
-            CustomFieldDefinition(
-                key="favourite_category",
-                label="Favourite category",
-                field_type="choice",
-                choices=["Fashion", "Beauty", "Home", "Food", "Electronics"],
-                position=1,
-            ),
-            CustomFieldDefinition(
-                key="shoe_size", label="Shoe size", field_type="number", position=2
-            ),
-            CustomFieldDefinition(
-                key="anniversary", label="Wedding anniversary", field_type="date", position=3
-            ),
-            CustomFieldDefinition(
-                key="newsletter", label="Newsletter opt-in", field_type="boolean", position=4
-            ),
-            CustomFieldDefinition(key="company", label="Company", field_type="text", position=5),
-        ]
-    )
+    CustomFieldDefinition.objects.bulk_create(custom_field_definitions())
 
     people = []
     used_emails, used_phones = set(), set()

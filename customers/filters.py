@@ -6,12 +6,14 @@ text criteria go through the normalised search column (customers.search_text), t
 purchases are EXISTS sub-queries, so no criterion needs DISTINCT.
 """
 
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 import django_filters as filters
 from django import forms
 from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer, CustomFieldDefinition, Reward, RewardRedemption, Store
@@ -21,6 +23,10 @@ from ranks.models import Rank
 from tags.models import CustomerTag, Tag
 
 ANY_REWARD = "any"
+
+
+def _day_start(day):
+    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 class DateInput(forms.DateInput):
@@ -51,29 +57,45 @@ class CustomerFilterSet(filters.FilterSet):
     phone = filters.CharFilter(label=_("Mobile number"), method="filter_phone")
     old_member_id = filters.CharFilter(label=_("Old member ID"), method="filter_old_member_id")
     joined = _date_range("joined_at", _("Joined"))
+    # distinct=False throughout: no filter joins a many-valued relation (tags and rewards are
+    # EXISTS subqueries), and a DISTINCT over whole rows cost 50 ms at 1M customers.
     rank = filters.ModelMultipleChoiceFilter(
-        label=_("Rank"), queryset=Rank.objects.all(), field_name="rank"
+        label=_("Rank"), queryset=Rank.objects.all(), field_name="rank", distinct=False
     )
     store = filters.ModelMultipleChoiceFilter(
-        label=_("Preferred store"), queryset=Store.objects.all(), field_name="preferred_store"
+        label=_("Preferred store"),
+        queryset=Store.objects.all(),
+        field_name="preferred_store",
+        distinct=False,
     )
     city = filters.CharFilter(label=_("City"), method="filter_city")
-    status = filters.MultipleChoiceFilter(label=_("Status"), choices=Customer.Status.choices)
+    status = filters.MultipleChoiceFilter(
+        label=_("Status"), choices=Customer.Status.choices, distinct=False
+    )
     customer_type = filters.ChoiceFilter(label=_("Type"), choices=Customer.CustomerType.choices)
     referral_source = filters.MultipleChoiceFilter(
-        label=_("Referral source"), choices=Customer.ReferralSource.choices
+        label=_("Referral source"), choices=Customer.ReferralSource.choices, distinct=False
     )
     points = _number_range("points_balance", _("Points balance"))
     spent = _number_range("total_spent", _("Total spent"))
     last_access = _date_range("last_access_at", _("Last access"))
     tags_any = filters.ModelMultipleChoiceFilter(
-        label=_("Has any of the tags"), queryset=Tag.objects.all(), method="filter_tags_any"
+        label=_("Has any of the tags"),
+        queryset=Tag.objects.all(),
+        method="filter_tags_any",
+        distinct=False,
     )
     tags_all = filters.ModelMultipleChoiceFilter(
-        label=_("Has all of the tags"), queryset=Tag.objects.all(), method="filter_tags_all"
+        label=_("Has all of the tags"),
+        queryset=Tag.objects.all(),
+        method="filter_tags_all",
+        distinct=False,
     )
     tags_none = filters.ModelMultipleChoiceFilter(
-        label=_("Has none of the tags"), queryset=Tag.objects.all(), method="filter_tags_none"
+        label=_("Has none of the tags"),
+        queryset=Tag.objects.all(),
+        method="filter_tags_none",
+        distinct=False,
     )
     reward = filters.ChoiceFilter(label=_("Redeemed reward"), method="filter_noop")
     reward_from = filters.DateFilter(
@@ -195,10 +217,11 @@ class CustomerFilterSet(filters.FilterSet):
         redemptions = RewardRedemption.objects.filter(customer=OuterRef("pk"))
         if reward and reward != ANY_REWARD:
             redemptions = redemptions.filter(reward_id=reward)
+        # Day bounds as datetimes in the current time zone, so the index on redeemed_at serves.
         if start:
-            redemptions = redemptions.filter(redeemed_at__date__gte=start)
+            redemptions = redemptions.filter(redeemed_at__gte=_day_start(start))
         if end:
-            redemptions = redemptions.filter(redeemed_at__date__lte=end)
+            redemptions = redemptions.filter(redeemed_at__lt=_day_start(end + timedelta(days=1)))
         if not minimum or minimum <= 1:
             return queryset.filter(Exists(redemptions))
         counted = redemptions.order_by().values("customer").annotate(n=Count("pk")).values("n")

@@ -36,10 +36,14 @@ def build_search_text(
     old_member_id: str | None,
     first_name: str,
     last_name: str,
+    phone_forms: list[str] | None = None,
 ) -> str:
+    """The search text of one customer; `phone_forms` skips parsing when the caller has them."""
+    if phone_forms is None:
+        phone_forms = phone_search_forms(phone or "")
     values = {
         "e": fold(email or ""),
-        "p": " ".join(phone_search_forms(phone or "")),
+        "p": " ".join(phone_forms),
         "i": fold(f"{member_number or ''} {old_member_id or ''}"),
         # Both orders, so "van an" and "an nguyen" both match.
         "n": fold(f"{last_name} {first_name} {first_name} {last_name}".strip()),

@@ -47,7 +47,7 @@ def result_count(filterset, cap: int) -> dict:
     """What the list header says about the number of results, honestly and cheaply.
 
     An unfiltered list on PostgreSQL uses the planner's estimate ("about 1,000,000"); anything
-    else counts up to `cap` rows and says "10,000+" beyond that.
+    else counts up to `cap` rows and says "1,000+" beyond that.
     """
     if not filterset.is_filtered and not filterset.form.cleaned_data.get("archived"):
         estimate = estimated_customer_total()

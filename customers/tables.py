@@ -1,7 +1,16 @@
-"""The customer list table. Columns can be hidden per user (customers.ListPreference)."""
+"""The customer list table. Columns can be hidden per user (customers.ListPreference).
+
+django-tables2 declares the columns (names, headers, which are sortable, the render methods).
+The rows of a page are rendered by `CustomerTable.cells`, which calls the same render methods
+directly: django-tables2's generic per-cell machinery cost ~80 ms for a 50-row page (measured
+in `make bench`), more than the whole page budget.
+"""
 
 import django_tables2 as tables
-from django.utils.html import format_html, format_html_join
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import conditional_escape, format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer
@@ -128,6 +137,116 @@ class CustomerTable(tables.Table):
             '<span class="badge swatch-{}">{}</span>',
             ((link.tag.colour, link.tag.name) for link in record.tag_links.all()),
         )
+
+    # --- Fast rendering of a page of rows -------------------------------------------------
+
+    def rows_html(self, records, column_names: list[str]) -> list[str]:
+        """The `<td>` cells of each record, in `column_names` order, as one safe string."""
+        detail_prefix = reverse("customers:detail", args=[0])[: -len("0/")]
+        render = {name: getattr(self, f"_cell_{name}", None) for name in column_names}
+        opening = {
+            name: '<td class="text-end">' if name in NUMERIC_COLUMNS else "<td>"
+            for name in column_names
+        }
+        rows = []
+        for record in records:
+            cells = []
+            for name in column_names:
+                method = render[name]
+                if method is not None:
+                    html = method(record, detail_prefix)
+                else:
+                    value = getattr(record, name)
+                    html = conditional_escape(value) if value not in (None, "") else EMPTY
+                cells.append(f"{opening[name]}{html}</td>")
+            rows.append(mark_safe("".join(cells)))  # noqa: S308 - every cell escaped above
+        return rows
+
+    def _cell_selection(self, record, _prefix):
+        return format_html(
+            '<input type="checkbox" class="form-check-input" form="bulk-form" name="ids" '
+            'value="{}" aria-label="{}">',
+            record.pk,
+            _("Select"),
+        )
+
+    def _cell_member_number(self, record, prefix):
+        return format_html('<a href="{}{}/">{}</a>', prefix, record.pk, record.member_number)
+
+    def _cell_name(self, record, _prefix):
+        return conditional_escape(self.render_name(record))
+
+    def _cell_phone(self, record, _prefix):
+        return conditional_escape(self.render_phone(record.phone)) if record.phone else EMPTY
+
+    def _cell_rank(self, record, _prefix):
+        return self.render_rank(record) if record.rank_id else EMPTY
+
+    def _cell_status(self, record, _prefix):
+        return self.render_status(record)
+
+    def _cell_customer_type(self, record, _prefix):
+        return conditional_escape(record.get_customer_type_display())
+
+    def _cell_points_balance(self, record, _prefix):
+        return self.render_points_balance(record.points_balance)
+
+    def _cell_total_spent(self, record, _prefix):
+        return self.render_total_spent(record.total_spent)
+
+    def _cell_order_count(self, record, _prefix):
+        return f"{record.order_count:,}"
+
+    def _cell_preferred_store(self, record, _prefix):
+        store = record.preferred_store
+        return conditional_escape(store.name) if store else EMPTY
+
+    def _cell_referral_source(self, record, _prefix):
+        return conditional_escape(record.get_referral_source_display()) or EMPTY
+
+    def _cell_tags(self, record, _prefix):
+        return self.render_tags(record) or EMPTY
+
+    def _cell_joined_at(self, record, _prefix):
+        return timezone.localtime(record.joined_at).strftime("%Y-%m-%d")
+
+    def _cell_last_access_at(self, record, _prefix):
+        value = record.last_access_at
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else EMPTY
+
+
+EMPTY = mark_safe("—")
+NUMERIC_COLUMNS = frozenset({"points_balance", "total_spent", "order_count"})
+
+# What each sortable column orders by; the list appends the primary key to make it total.
+SORTS = {
+    "member_number": ["member_number"],
+    "name": ["last_name", "first_name"],
+    "email": ["email"],
+    "phone": ["phone"],
+    "rank": ["rank__level"],
+    "city": ["city"],
+    "status": ["status"],
+    "customer_type": ["customer_type"],
+    "points_balance": ["points_balance"],
+    "total_spent": ["total_spent"],
+    "order_count": ["order_count"],
+    "preferred_store": ["preferred_store__name"],
+    "referral_source": ["referral_source"],
+    "old_member_id": ["old_member_id"],
+    "joined_at": ["joined_at"],
+    "last_access_at": ["last_access_at"],
+}
+DEFAULT_ORDERING = ["-joined_at", "-id"]
+
+
+def ordering_for(sort: str) -> tuple[list[str], str]:
+    """The ORM ordering for a `sort` parameter ("total_spent", "-name"); unknown → default."""
+    name = (sort or "").lstrip("-")
+    if name not in SORTS:
+        return DEFAULT_ORDERING, ""
+    prefix = "-" if sort.startswith("-") else ""
+    return [f"{prefix}{path}" for path in SORTS[name]] + [f"{prefix}id"], sort
 
 
 CHOOSABLE_COLUMNS = tuple(name for name in CustomerTable.Meta.sequence if name != "selection")

@@ -4,7 +4,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import Prefetch, prefetch_related_objects
 from django.http import FileResponse, Http404, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -15,7 +15,6 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import CreateView, DetailView, FormView, ListView, UpdateView
 from django_filters.views import FilterView
-from django_tables2 import LazyPaginator, SingleTableMixin
 
 from customers import jobs, selectors, services
 from customers.exports import DEFAULT_EXPORT_COLUMNS, csv_lines, export_queryset, resolve_columns
@@ -31,15 +30,27 @@ from customers.forms import (
     from_json_value,
 )
 from customers.models import Customer, CustomFieldDefinition, ExportJob, ListPreference, SavedView
+from customers.pagination import InvalidCursor, keyset_page
 from customers.selectors import capped_count
-from customers.tables import CHOOSABLE_COLUMNS, DEFAULT_COLUMNS, CustomerTable
+from customers.tables import (
+    CHOOSABLE_COLUMNS,
+    DEFAULT_COLUMNS,
+    NUMERIC_COLUMNS,
+    SORTS,
+    CustomerTable,
+    ordering_for,
+)
 from customers.tasks import bulk_status_task
 from tags.models import CustomerTag
 
+PAGE_PARAMS = ("page", "after", "before")
+PER_PAGE = 50
 
-def _query_without_page(request) -> str:
+
+def _query_without_page(request, *extra: str) -> str:
     query = request.GET.copy()
-    query.pop("page", None)
+    for name in (*PAGE_PARAMS, *extra):
+        query.pop(name, None)
     return query.urlencode()
 
 
@@ -49,14 +60,14 @@ def chosen_columns(user) -> list[str]:
     return columns or list(DEFAULT_COLUMNS)
 
 
-class CustomerListView(PermissionRequiredMixin, SingleTableMixin, FilterView):
-    """The filterable customer list; htmx requests get only the results block."""
+class CustomerListView(PermissionRequiredMixin, FilterView):
+    """The filterable customer list; htmx requests get only the results block.
+
+    Pages are keyset pages (customers.pagination): the 5,000th costs what the first does.
+    """
 
     permission_required = "customers.view_customer"
     filterset_class = CustomerFilterSet
-    table_class = CustomerTable
-    paginator_class = LazyPaginator
-    table_pagination = {"per_page": 50}
     template_name = "customers/customer_list.html"
     raise_exception = True
 
@@ -68,48 +79,87 @@ class CustomerListView(PermissionRequiredMixin, SingleTableMixin, FilterView):
         kwargs["data"] = self.request.GET
         return kwargs
 
-    def get_table_data(self):
-        queryset = self.object_list
-        if "tags" in self.columns:
-            queryset = queryset.prefetch_related(
-                Prefetch("tag_links", queryset=CustomerTag.objects.select_related("tag"))
-            )
-        return queryset
-
-    def get_table_kwargs(self):
-        self.columns = chosen_columns(self.request.user)
-        hidden = [name for name in CHOOSABLE_COLUMNS if name not in self.columns]
-        if not self.request.user.has_perm(
-            "customers.export_customer"
-        ) and not self.request.user.has_perm("customers.bulk_update_customer"):
-            hidden.append("selection")
-        return {"exclude": hidden}
-
     def get_template_names(self):
         if self.request.htmx and not self.request.htmx.boosted:
             return [f"{self.template_name}#results"]
         return [self.template_name]
 
+    def _visible_columns(self, columns: list[str]) -> list[str]:
+        user = self.request.user
+        if user.has_perm("customers.export_customer") or user.has_perm(
+            "customers.bulk_update_customer"
+        ):
+            columns = ["selection", *columns]
+        return columns
+
+    def _page(self, queryset, ordering):
+        get = self.request.GET
+        try:
+            return keyset_page(
+                queryset,
+                ordering,
+                PER_PAGE,
+                after=get.get("after", ""),
+                before=get.get("before", ""),
+            ), ""
+        except InvalidCursor as error:
+            return keyset_page(queryset, ordering, PER_PAGE), str(error)
+
+    def _headers(self, table, columns, sort):
+        base = _query_without_page(self.request, "sort")
+        headers = []
+        for name in columns:
+            column = table.columns[name]
+            header = {"name": name, "label": column.header, "numeric": name in NUMERIC_COLUMNS}
+            if name in SORTS:
+                descending_now = sort == f"-{name}"
+                header["sorted"] = "desc" if descending_now else "asc" if sort == name else ""
+                next_sort = name if descending_now or sort != name else f"-{name}"
+                header["url"] = f"?{base}&sort={next_sort}" if base else f"?sort={next_sort}"
+            headers.append(header)
+        return headers
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         filterset = context["filter"]
-        context["valid"] = filterset.is_valid()
+        context["valid"] = valid = filterset.is_valid()
+        chosen = chosen_columns(self.request.user)
         context["result_count"] = (
-            selectors.result_count(filterset, settings.LIST_COUNT_CAP) if context["valid"] else None
+            selectors.result_count(filterset, settings.LIST_COUNT_CAP) if valid else None
         )
         context["query"] = _query_without_page(self.request)
-        context["archived"] = (
-            bool(filterset.form.cleaned_data.get("archived")) if context["valid"] else False
-        )
+        context["archived"] = bool(filterset.form.cleaned_data.get("archived")) if valid else False
+        if valid:
+            ordering, sort = ordering_for(self.request.GET.get("sort", ""))
+            page, cursor_error = self._page(self.object_list, ordering)
+            columns = self._visible_columns(chosen)
+            if "tags" in columns:
+                prefetch_related_objects(
+                    page.rows,
+                    Prefetch("tag_links", queryset=CustomerTag.objects.select_related("tag")),
+                )
+            table = CustomerTable([], exclude=[c for c in CHOOSABLE_COLUMNS if c not in columns])
+            base = _query_without_page(self.request)
+            context.update(
+                page=page,
+                cursor_error=cursor_error,
+                headers=self._headers(table, columns, sort),
+                rows=table.rows_html(page.rows, columns),
+                first_url=f"?{base}" if base else "?",
+                next_url=page.next_cursor
+                and f"?{base}{'&' if base else ''}after={page.next_cursor}",
+                previous_url=page.previous_cursor
+                and f"?{base}{'&' if base else ''}before={page.previous_cursor}",
+            )
         context["saved_views"] = selectors.saved_views_for(self.request.user)
-        context["columns_form"] = ColumnsForm(initial={"columns": self.columns})
+        context["columns_form"] = ColumnsForm(initial={"columns": chosen})
         context["saved_view_form"] = SavedViewForm()
         context["bulk_status_form"] = BulkStatusForm()
         context["custom_filter_names"] = filterset.custom_field_names
         context["more_filters_used"] = any(
             value not in ("", None)
             for key, values in self.request.GET.lists()
-            if key not in {"q", "page", "sort", "archived", "cursor"}
+            if key not in {"q", "sort", "archived", *PAGE_PARAMS}
             for value in values
         )
         return context

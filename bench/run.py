@@ -1,0 +1,157 @@
+"""Measure our pages and exports side by side with the peers, in one process and one run."""
+
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext, override_settings
+from django.urls import reverse
+
+from bench.cases import ListCase, list_cases
+
+CUSTOMER_TABLE = "customers_customer"
+PEER_URL = "/peer-admin/customers/customer/"
+_OUR_COUNT = re.compile(r'data-testid="result-count"[^>]*>\s*([^<]+?)\s*<')
+_PEER_COUNT = re.compile(r'<nav class="paginator".*?</ul>\s*(\d[\d,]*)\s+customers?', re.S)
+_PEER_COUNT_SHORT = re.compile(r'<nav class="paginator".*?</h2>\s*(\d[\d,]*)\s+customers?', re.S)
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def summarise(samples: list[float]) -> dict:
+    return {
+        "p50_ms": round(statistics.median(samples) * 1000, 1),
+        "p95_ms": round(percentile(samples, 0.95) * 1000, 1),
+        "runs": len(samples),
+    }
+
+
+def _bench_user():
+    user, _ = get_user_model().objects.get_or_create(
+        username="bench-admin", defaults={"is_staff": True, "is_superuser": True}
+    )
+    return user
+
+
+def _seq_scans(plan: dict) -> list[str]:
+    """Relations a plan reads with a sequential scan (recursively)."""
+    found = []
+    if plan.get("Node Type") == "Seq Scan":
+        found.append(plan.get("Relation Name", "?"))
+    for child in plan.get("Plans", []):
+        found.extend(_seq_scans(child))
+    return found
+
+
+def explain_customer_queries(captured) -> dict:
+    """EXPLAIN every query of a request that reads the customer table; report seq scans."""
+    if connection.vendor != "postgresql":
+        return {"checked": 0, "seq_scans": []}
+    checked, seq_scans = 0, []
+    with connection.cursor() as cursor:
+        for query in captured:
+            sql = query["sql"]
+            if f'"{CUSTOMER_TABLE}"' not in sql or not sql.lstrip().upper().startswith("SELECT"):
+                continue
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}")
+            plan = cursor.fetchone()[0]
+            plan = plan[0]["Plan"] if isinstance(plan, list) else json.loads(plan)[0]["Plan"]
+            checked += 1
+            seq_scans += [name for name in _seq_scans(plan) if name == CUSTOMER_TABLE]
+    return {"checked": checked, "seq_scans": sorted(set(seq_scans))}
+
+
+def _time_requests(client, url: str, repeat: int) -> tuple[list[float], str, int]:
+    samples, body, status = [], "", 0
+    for _ in range(repeat):
+        started = time.perf_counter()
+        response = client.get(url)
+        content = response.content  # render fully, as a browser would receive it
+        samples.append(time.perf_counter() - started)
+        status, body = response.status_code, content.decode()
+    return samples, body, status
+
+
+def measure_lists(size: int, repeat: int, peer_repeat: int, log=print) -> list[dict]:
+    """Time each list case on our page and on the stock admin changelist."""
+    results = []
+    with override_settings(ROOT_URLCONF="bench.urls"):
+        client = Client()
+        client.force_login(_bench_user())
+        our_url = reverse("customers:list")
+        for case in list_cases(size):
+            results.append(_measure_case(client, our_url, case, repeat, peer_repeat))
+            row = results[-1]
+            peer = row["peer"]
+            log(
+                f"  {case.title:<48} ours {row['ours']['p50_ms']:>8.1f} ms"
+                + (f"   peer {peer['p50_ms']:>8.1f} ms" if peer else "   peer n/a")
+            )
+    return results
+
+
+def _measure_case(client, our_url: str, case: ListCase, repeat: int, peer_repeat: int) -> dict:
+    url = f"{our_url}?{case.ours}" if case.ours else our_url
+    with CaptureQueriesContext(connection) as captured:
+        warm = client.get(url)  # warm-up, and the queries to EXPLAIN and count
+    if warm.status_code != 200:
+        raise RuntimeError(f"{case.key}: our list answered {warm.status_code}")
+    queries = len(captured.captured_queries)
+    plan = explain_customer_queries(captured.captured_queries)
+    samples, body, _ = _time_requests(client, url, repeat)
+    match = _OUR_COUNT.search(body)
+    row = {
+        "key": case.key,
+        "title": case.title,
+        "search": case.search,
+        "ours": {**summarise(samples), "queries": queries, "found": match and match.group(1)},
+        "explain": plan,
+        "peer": None,
+    }
+    if case.peer is not None:
+        peer_url = f"{PEER_URL}?{case.peer}" if case.peer else PEER_URL
+        with CaptureQueriesContext(connection) as captured:
+            warm = client.get(peer_url)
+        if warm.status_code != 200:
+            raise RuntimeError(f"{case.key}: the peer answered {warm.status_code}")
+        samples, body, _ = _time_requests(client, peer_url, peer_repeat)
+        match = _PEER_COUNT.search(body) or _PEER_COUNT_SHORT.search(body)
+        row["peer"] = {
+            **summarise(samples),
+            "queries": len(captured.captured_queries),
+            "found": match and match.group(1),
+        }
+        row["ratio"] = round(row["peer"]["p50_ms"] / max(row["ours"]["p50_ms"], 0.1), 1)
+    return row
+
+
+def measure_export(writer: str, rows: int, output_dir: Path) -> dict:
+    """Run one export writer in a fresh process and read its rate and peak memory."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    command = [
+        sys.executable,
+        str(Path(settings.BASE_DIR) / "manage.py"),
+        "bench_export",
+        writer,
+        str(rows),
+        str(output_dir / f"{writer}-{rows}"),
+    ]
+    completed = subprocess.run(  # noqa: S603 - our own manage.py, fixed arguments
+        command, capture_output=True, text=True, env=os.environ.copy(), check=False
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"export {writer} failed: {completed.stderr[-2000:]}")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
