@@ -13,16 +13,18 @@ import django_filters as filters
 from django import forms
 from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
+from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer, CustomFieldDefinition, Reward, RewardRedemption, Store
 from customers.search_text import anywhere_pattern, fold, search_terms, segment_pattern
-from loyalty_admin.forms import FilterForm
+from loyalty_admin.forms import FilterForm, RemoteSelectMultiple
 from ranks.models import Rank
 from tags.models import CustomerTag, Tag
 
 ANY_REWARD = "any"
+TAG_OPTIONS = reverse_lazy("customers:options", args=["tags"])
 
 
 def _day_start(day):
@@ -67,6 +69,7 @@ class CustomerFilterSet(filters.FilterSet):
         queryset=Store.objects.all(),
         field_name="preferred_store",
         distinct=False,
+        widget=RemoteSelectMultiple(reverse_lazy("customers:options", args=["stores"])),
     )
     city = filters.CharFilter(label=_("City"), method="filter_city")
     status = filters.MultipleChoiceFilter(
@@ -84,18 +87,21 @@ class CustomerFilterSet(filters.FilterSet):
         queryset=Tag.objects.all(),
         method="filter_tags_any",
         distinct=False,
+        widget=RemoteSelectMultiple(TAG_OPTIONS),
     )
     tags_all = filters.ModelMultipleChoiceFilter(
         label=_("Has all of the tags"),
         queryset=Tag.objects.all(),
         method="filter_tags_all",
         distinct=False,
+        widget=RemoteSelectMultiple(TAG_OPTIONS),
     )
     tags_none = filters.ModelMultipleChoiceFilter(
         label=_("Has none of the tags"),
         queryset=Tag.objects.all(),
         method="filter_tags_none",
         distinct=False,
+        widget=RemoteSelectMultiple(TAG_OPTIONS),
     )
     reward = filters.ChoiceFilter(label=_("Redeemed reward"), method="filter_noop")
     reward_from = filters.DateFilter(

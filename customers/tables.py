@@ -9,7 +9,7 @@ in `make bench`), more than the whole page budget.
 import django_tables2 as tables
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import conditional_escape, format_html, format_html_join
+from django.utils.html import conditional_escape, escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
@@ -116,14 +116,7 @@ class CustomerTable(tables.Table):
         )
 
     def render_status(self, record):
-        css = {
-            "active": "text-bg-success",
-            "inactive": "text-bg-secondary",
-            "blocked": "text-bg-danger",
-        }
-        return format_html(
-            '<span class="badge {}">{}</span>', css[record.status], record.get_status_display()
-        )
+        return self.render_status_value(record.status)
 
     def render_total_spent(self, value):
         return f"{value:,.0f}"
@@ -141,8 +134,18 @@ class CustomerTable(tables.Table):
     # --- Fast rendering of a page of rows -------------------------------------------------
 
     def rows_html(self, records, column_names: list[str]) -> list[str]:
-        """The `<td>` cells of each record, in `column_names` order, as one safe string."""
+        """The `<td>` cells of each record, in `column_names` order, as one safe string.
+
+        Whatever is the same for many rows (badges of a rank or status, labels) is built once
+        per page; every value from the record is escaped.
+        """
         detail_prefix = reverse("customers:detail", args=[0])[: -len("0/")]
+        self._page_cache = {
+            "prefix": detail_prefix,
+            "select": escape(str(_("Select"))),
+            "status": {value: self.render_status_value(value) for value in Customer.Status},
+            "rank": {},
+        }
         render = {name: getattr(self, f"_cell_{name}", None) for name in column_names}
         opening = {
             name: '<td class="text-end">' if name in NUMERIC_COLUMNS else "<td>"
@@ -154,63 +157,79 @@ class CustomerTable(tables.Table):
             for name in column_names:
                 method = render[name]
                 if method is not None:
-                    html = method(record, detail_prefix)
+                    html = method(record)
                 else:
                     value = getattr(record, name)
-                    html = conditional_escape(value) if value not in (None, "") else EMPTY
+                    html = escape(value) if value not in (None, "") else EMPTY
                 cells.append(f"{opening[name]}{html}</td>")
             rows.append(mark_safe("".join(cells)))  # noqa: S308 - every cell escaped above
         return rows
 
-    def _cell_selection(self, record, _prefix):
+    def render_status_value(self, status: str) -> str:
+        css = {
+            "active": "text-bg-success",
+            "inactive": "text-bg-secondary",
+            "blocked": "text-bg-danger",
+        }
         return format_html(
-            '<input type="checkbox" class="form-check-input" form="bulk-form" name="ids" '
-            'value="{}" aria-label="{}">',
-            record.pk,
-            _("Select"),
+            '<span class="badge {}">{}</span>', css[status], Customer.Status(status).label
         )
 
-    def _cell_member_number(self, record, prefix):
-        return format_html('<a href="{}{}/">{}</a>', prefix, record.pk, record.member_number)
+    def _cell_selection(self, record):
+        return (
+            f'<input type="checkbox" class="form-check-input" form="bulk-form" name="ids" '
+            f'value="{record.pk}" aria-label="{self._page_cache["select"]}">'
+        )
 
-    def _cell_name(self, record, _prefix):
-        return conditional_escape(self.render_name(record))
+    def _cell_member_number(self, record):
+        return (
+            f'<a href="{self._page_cache["prefix"]}{record.pk}/">{escape(record.member_number)}</a>'
+        )
 
-    def _cell_phone(self, record, _prefix):
-        return conditional_escape(self.render_phone(record.phone)) if record.phone else EMPTY
+    def _cell_name(self, record):
+        return conditional_escape(self.render_name(record))  # the anonymised label is safe
 
-    def _cell_rank(self, record, _prefix):
-        return self.render_rank(record) if record.rank_id else EMPTY
+    def _cell_phone(self, record):
+        return escape(self.render_phone(record.phone)) if record.phone else EMPTY
 
-    def _cell_status(self, record, _prefix):
-        return self.render_status(record)
+    def _cell_rank(self, record):
+        if not record.rank_id:
+            return EMPTY
+        key = (record.rank_id, record.rank_overridden)
+        badges = self._page_cache["rank"]
+        if key not in badges:
+            badges[key] = self.render_rank(record)
+        return badges[key]
 
-    def _cell_customer_type(self, record, _prefix):
-        return conditional_escape(record.get_customer_type_display())
+    def _cell_status(self, record):
+        return self._page_cache["status"][record.status]
 
-    def _cell_points_balance(self, record, _prefix):
+    def _cell_customer_type(self, record):
+        return escape(record.get_customer_type_display())
+
+    def _cell_points_balance(self, record):
         return self.render_points_balance(record.points_balance)
 
-    def _cell_total_spent(self, record, _prefix):
+    def _cell_total_spent(self, record):
         return self.render_total_spent(record.total_spent)
 
-    def _cell_order_count(self, record, _prefix):
+    def _cell_order_count(self, record):
         return f"{record.order_count:,}"
 
-    def _cell_preferred_store(self, record, _prefix):
+    def _cell_preferred_store(self, record):
         store = record.preferred_store
-        return conditional_escape(store.name) if store else EMPTY
+        return escape(store.name) if store else EMPTY
 
-    def _cell_referral_source(self, record, _prefix):
-        return conditional_escape(record.get_referral_source_display()) or EMPTY
+    def _cell_referral_source(self, record):
+        return escape(record.get_referral_source_display()) or EMPTY
 
-    def _cell_tags(self, record, _prefix):
+    def _cell_tags(self, record):
         return self.render_tags(record) or EMPTY
 
-    def _cell_joined_at(self, record, _prefix):
+    def _cell_joined_at(self, record):
         return timezone.localtime(record.joined_at).strftime("%Y-%m-%d")
 
-    def _cell_last_access_at(self, record, _prefix):
+    def _cell_last_access_at(self, record):
         value = record.last_access_at
         return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else EMPTY
 

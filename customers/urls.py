@@ -14,6 +14,7 @@ urlpatterns = [
     path("<int:pk>/restore/", views.CustomerRestoreView.as_view(), name="restore"),
     path("<int:pk>/reset-link/", views.SendPasswordResetView.as_view(), name="send_reset"),
     path("columns/", views.ColumnsView.as_view(), name="columns"),
+    path("options/<slug:kind>/", views.OptionsView.as_view(), name="options"),
     path("views/new/", views.SavedViewCreateView.as_view(), name="view_create"),
     path("views/<int:pk>/", views.SavedViewOpenView.as_view(), name="view_open"),
     path("views/<int:pk>/delete/", views.SavedViewDeleteView.as_view(), name="view_delete"),

@@ -1,11 +1,20 @@
+from functools import reduce
+from operator import or_
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Prefetch, prefetch_related_objects
-from django.http import FileResponse, Http404, HttpResponseRedirect, StreamingHttpResponse
+from django.db.models import Prefetch, Q, prefetch_related_objects
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpResponseRedirect,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -29,7 +38,14 @@ from customers.forms import (
     SetPasswordForm,
     from_json_value,
 )
-from customers.models import Customer, CustomFieldDefinition, ExportJob, ListPreference, SavedView
+from customers.models import (
+    Customer,
+    CustomFieldDefinition,
+    ExportJob,
+    ListPreference,
+    SavedView,
+    Store,
+)
 from customers.pagination import InvalidCursor, keyset_page
 from customers.selectors import capped_count
 from customers.tables import (
@@ -41,7 +57,7 @@ from customers.tables import (
     ordering_for,
 )
 from customers.tasks import bulk_status_task
-from tags.models import CustomerTag
+from tags.models import CustomerTag, Tag
 
 PAGE_PARAMS = ("page", "after", "before")
 PER_PAGE = 50
@@ -356,6 +372,28 @@ class CustomerSetPasswordView(FormView):
         except ValidationError:
             return render(self.request, "customers/public/link_invalid.html", status=410)
         return render(self.request, "customers/public/password_set.html")
+
+
+class OptionsView(PermissionRequiredMixin, View):
+    """Options for the tag and store pickers, searched as the user types (JSON)."""
+
+    permission_required = "customers.view_customer"
+    raise_exception = True
+    LIMIT = 50
+    SOURCES = {"tags": (Tag, ("name",)), "stores": (Store, ("name", "code", "city"))}
+
+    def get(self, request, kind):
+        if kind not in self.SOURCES:
+            raise Http404
+        model, fields = self.SOURCES[kind]
+        queryset = model.objects.order_by("name")
+        query = request.GET.get("q", "").strip()
+        if query:
+            queryset = queryset.filter(
+                reduce(or_, (Q(**{f"{field}__icontains": query}) for field in fields))
+            )
+        rows = queryset.values_list("pk", "name")[: self.LIMIT]
+        return JsonResponse({"results": [{"value": pk, "text": name} for pk, name in rows]})
 
 
 class ColumnsView(PermissionRequiredMixin, View):

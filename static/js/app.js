@@ -35,11 +35,26 @@
     if (typeof TomSelect === "undefined") return;
     root.querySelectorAll("select[data-picker]").forEach(function (select) {
       if (select.tomselect) return;
-      new TomSelect(select, {
+      var settings = {
         plugins: ["remove_button"],
         maxOptions: 500,
         onChange: function () { select.dispatchEvent(new Event("change", { bubbles: true })); }
-      });
+      };
+      var url = select.dataset.optionsUrl;
+      if (url) {
+        // Options load as the user types; only the chosen ones are in the page.
+        settings.valueField = "value";
+        settings.labelField = "text";
+        settings.searchField = ["text"];
+        settings.preload = "focus";
+        settings.load = function (query, callback) {
+          fetch(url + "?q=" + encodeURIComponent(query), { headers: { "Accept": "application/json" } })
+            .then(function (response) { return response.ok ? response.json() : { results: [] }; })
+            .then(function (data) { callback(data.results); })
+            .catch(function () { callback(); });
+        };
+      }
+      new TomSelect(select, settings);
     });
   }
 

@@ -16,6 +16,7 @@ from tests.customers.factories import (
     OrderFactory,
     RankFactory,
     StoreFactory,
+    TagFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -29,14 +30,14 @@ def test_list_query_count_does_not_grow_with_rows(staff_client, django_assert_nu
         user=get_user_model().objects.get(username="admin"),
         columns=["member_number", "name", "rank", "preferred_store", "tags"],
     )
-    # Session, user, 2 permission lookups, filter choices (rewards, custom fields, ranks,
-    # stores, 3 tag pickers), preference, page, capped count, groups, saved views, tag
-    # prefetch, and the session save with its savepoint.
-    with django_assert_num_queries(20):
+    # Session, user, 2 permission lookups, filter choices (rewards, custom fields, ranks; the
+    # tag and store pickers load their options on demand), preference, page, capped count,
+    # groups, saved views, tag prefetch, and the session save with its savepoint.
+    with django_assert_num_queries(16):
         client.get(reverse("customers:list"))
     for customer in CustomerFactory.create_batch(20, rank=rank, preferred_store=store):
         CustomerTagFactory(customer=customer)
-    with django_assert_num_queries(20):
+    with django_assert_num_queries(16):
         response = client.get(reverse("customers:list"))
     assert response.status_code == 200
 
@@ -263,3 +264,42 @@ def test_login_locks_out_after_repeated_failures(client, settings):
     response = client.post(reverse("login"), {"username": "admin", "password": "pw-1234"})
     assert response.status_code == 429
     assert "Too many failed sign-in attempts" in response.content.decode()
+
+
+def test_picker_options_are_searched_on_demand(staff_client):
+    client = staff_client(CUSTOMER_CARE)
+    StoreFactory(name="Hà Nội Mall", code="hn-mall", city="Hà Nội")
+    StoreFactory(name="Sài Gòn Centre", code="sg-1", city="Hồ Chí Minh")
+    TagFactory(name="VIP")
+    TagFactory(name="Lapsed")
+    url = reverse("customers:options", args=["stores"])
+    assert [o["text"] for o in client.get(url, {"q": "chí minh"}).json()["results"]] == [
+        "Sài Gòn Centre"
+    ]
+    assert len(client.get(url).json()["results"]) == 2
+    tags = client.get(reverse("customers:options", args=["tags"]), {"q": "vi"}).json()
+    assert [o["text"] for o in tags["results"]] == ["VIP"]
+    assert client.get(reverse("customers:options", args=["ranks"])).status_code == 404
+
+
+def test_remote_pickers_render_only_the_chosen_options(staff_client):
+    client = staff_client(ADMINISTRATOR)
+    chosen = TagFactory(name="VIP")
+    TagFactory(name="Lapsed")
+    page = client.get(reverse("customers:list"), {"tags_any": chosen.pk}).content.decode()
+    assert f'<option value="{chosen.pk}" selected>VIP</option>' in page
+    assert "Lapsed" not in page  # loaded on demand, not rendered
+    assert 'data-options-url="/customers/options/tags/"' in page
+
+
+def test_list_cells_escape_what_customers_typed(staff_client):
+    client = staff_client(ADMINISTRATOR)
+    CustomerFactory(first_name="<script>x</script>", last_name="O'Brien & Co", city="<b>Huế")
+    erased = CustomerFactory(first_name="Gone")
+    erased.anonymised_at = timezone.now()
+    erased.save()
+    page = client.get(reverse("customers:list")).content.decode()
+    assert "<script>x</script>" not in page
+    assert "O&#x27;Brien &amp; Co &lt;script&gt;x&lt;/script&gt;" in page
+    assert "&lt;b&gt;Huế" in page
+    assert '<span class="text-body-secondary">Anonymised</span>' in page

@@ -9,7 +9,12 @@ from playwright.sync_api import expect, sync_playwright
 
 from loyalty_admin.roles import ADMINISTRATOR
 from tests.conftest import make_staff
-from tests.customers.factories import CustomerFactory, RankFactory
+from tests.customers.factories import (
+    CustomerFactory,
+    CustomerTagFactory,
+    RankFactory,
+    TagFactory,
+)
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = [
@@ -107,4 +112,21 @@ def test_tablet_width_keeps_the_list_usable(page, live_server):
     expect(page.locator("#sidebar").get_by_role("link", name="Customers")).to_be_visible()
     page_width = page.evaluate("document.documentElement.scrollWidth")
     assert page_width <= 800
+    assert page.errors == []
+
+
+def test_tag_picker_loads_options_as_you_type_and_filters(page, live_server):
+    vip = TagFactory(name="VIP")
+    TagFactory(name="Lapsed")
+    CustomerTagFactory(customer=CustomerFactory(first_name="Hồng"), tag=vip)
+    CustomerFactory(first_name="Tuấn")
+    sign_in(page, live_server)
+    page.goto(f"{live_server.url}/customers/")
+    page.locator("#more-filters summary", has_text="Tags").click()
+    picker = page.locator("#id_tags_any-ts-control")
+    picker.click()
+    picker.fill("vi")
+    page.locator(".ts-dropdown .option", has_text="VIP").click()
+    expect(page.get_by_test_id("result-count")).to_have_text("1 customer")
+    assert f"tags_any={vip.pk}" in page.url
     assert page.errors == []

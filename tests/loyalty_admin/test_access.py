@@ -22,6 +22,7 @@ DECISIONS = {
     "password_change": EVERYONE,
     "password_change_done": EVERYONE,
     "customers:list": EVERYONE,
+    "customers:options": EVERYONE,
     "customers:detail": EVERYONE,
     "customers:create": {ADMINISTRATOR, SALES},
     "customers:update": {ADMINISTRATOR, SALES, CUSTOMER_CARE},
@@ -94,6 +95,8 @@ def url_for(name, objects):
         "customers:send_reset",
     }:
         args = [objects["customer"].pk]
+    elif name == "customers:options":
+        args = ["tags"]
     elif name == "customers_public:reset_password":
         args = ["not-a-token"]
     return reverse(name, args=args)
