@@ -97,7 +97,6 @@ _FAST_CLASSES: dict[type, type] = {}
 
 def _fast_input(widget) -> None:
     """Render plain inputs in Python (swap in a subclass whose render skips the templates)."""
-    cls = type(widget)
     if not widget.template_name.startswith("django/forms/widgets/") or isinstance(
         widget, forms.FileInput | forms.CheckboxInput
     ):
