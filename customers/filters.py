@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import django_filters as filters
 from django import forms
-from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse_lazy
 from django.utils import timezone
@@ -25,6 +25,17 @@ from tags.models import CustomerTag, Tag
 
 ANY_REWARD = "any"
 TAG_OPTIONS = reverse_lazy("customers:options", args=["tags"])
+
+
+def _has_value(value) -> bool:
+    """Whether a cleaned filter value narrows anything (an empty range or selection does not)."""
+    if value is None or value == "":
+        return False
+    if isinstance(value, slice):
+        return value.start is not None or value.stop is not None
+    if isinstance(value, list | tuple | QuerySet):
+        return len(value) > 0  # an empty model selection is an EmptyQuerySet: no query
+    return True
 
 
 def _day_start(day):
@@ -241,9 +252,7 @@ class CustomerFilterSet(filters.FilterSet):
         if not self.form.is_valid():
             return True
         return any(
-            value not in (None, "", [], ())
-            for key, value in self.form.cleaned_data.items()
-            if key != "archived"
+            _has_value(value) for key, value in self.form.cleaned_data.items() if key != "archived"
         )
 
 

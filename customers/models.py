@@ -190,7 +190,12 @@ class Customer(models.Model):
             models.Index(fields=["last_access_at"], name="customer_last_access_idx"),
             models.Index(fields=["city"], name="customer_city_idx"),
             models.Index(fields=["last_name", "first_name"], name="customer_name_idx"),
-            models.Index(fields=["status"], name="customer_status_idx"),
+            # Status filters the live list in its default order without a sort.
+            models.Index(
+                fields=["status", "-joined_at", "-id"],
+                name="customer_status_idx",
+                condition=Q(archived_at__isnull=True),
+            ),
             models.Index(fields=["customer_type"], name="customer_type_idx"),
             models.Index(fields=["referral_source"], name="customer_referral_idx"),
             models.Index(

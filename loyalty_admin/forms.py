@@ -30,6 +30,16 @@ class BootstrapFormMixin:
                     widget.attrs["aria-invalid"] = "true"
 
 
+def _plain_choices(choices):
+    """Model choices without ModelChoiceIterator's server-side cursor (three round trips on
+    PostgreSQL for a handful of ranks); other choices as they are."""
+    field = getattr(choices, "field", None)
+    if field is None or not hasattr(choices, "queryset"):
+        return choices
+    options = [("", field.empty_label)] if field.empty_label is not None else []
+    return options + [(obj.pk, field.label_from_instance(obj)) for obj in list(choices.queryset)]
+
+
 def _render_select(widget, name, value, attrs=None, renderer=None):
     """Render a select in Python, with the markup of Django's templates.
 
@@ -55,7 +65,7 @@ def _render_select(widget, name, value, attrs=None, renderer=None):
         )
 
     parts = [f'<select name="{escape(name)}"{flatatt(final_attrs)}>']
-    for option_value, label in widget.choices:
+    for option_value, label in _plain_choices(widget.choices):
         if isinstance(label, list | tuple):
             parts.append(f'<optgroup label="{escape(option_value)}">')
             parts.extend(option(value, text) for value, text in label)

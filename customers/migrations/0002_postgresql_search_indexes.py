@@ -6,6 +6,8 @@ for). They are not in the model state, so `makemigrations` never tries to recrea
 
 from django.db import migrations
 
+from loyalty_admin.db import postgresql_only
+
 FORWARD = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
     "CREATE INDEX IF NOT EXISTS customer_search_trgm ON customers_customer"
@@ -24,17 +26,7 @@ BACKWARD = [
 ]
 
 
-def run(statements):
-    def apply(apps, schema_editor):
-        if schema_editor.connection.vendor != "postgresql":
-            return
-        for statement in statements:
-            schema_editor.execute(statement)
-
-    return apply
-
-
 class Migration(migrations.Migration):
     dependencies = [("customers", "0001_initial")]
 
-    operations = [migrations.RunPython(run(FORWARD), run(BACKWARD))]
+    operations = [migrations.RunPython(postgresql_only(FORWARD), postgresql_only(BACKWARD))]

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from customers.models import Customer
-from customers.selectors import customers_matching
+from customers.selectors import customer_filterset, customers_matching
 from tests.customers.factories import (
     CustomerFactory,
     CustomerTagFactory,
@@ -201,3 +201,20 @@ def test_invalid_filter_is_reported():
 
     with pytest.raises(ValidationError, match="points"):
         customers_matching("points_min=lots")
+
+
+@pytest.mark.parametrize(
+    ("query", "filtered"),
+    [
+        ("", False),
+        ("q=&joined_after=&points_min=&city=", False),
+        ("archived=true", False),
+        ("points_min=5", True),
+        ("joined_after=2025-01-01", True),
+        ("q=an", True),
+    ],
+)
+def test_is_filtered_ignores_empty_criteria(query, filtered):
+    filterset = customer_filterset(query)
+    assert filterset.is_valid()
+    assert filterset.is_filtered is filtered

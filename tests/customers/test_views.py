@@ -4,6 +4,7 @@ import openpyxl
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -32,12 +33,14 @@ def test_list_query_count_does_not_grow_with_rows(staff_client, django_assert_nu
     )
     # Session, user, 2 permission lookups, filter choices (rewards, custom fields, ranks; the
     # tag and store pickers load their options on demand), preference, page, capped count,
-    # groups, saved views, tag prefetch, and the session save with its savepoint.
-    with django_assert_num_queries(16):
+    # groups, saved views, tag prefetch, and the session save with its savepoint; PostgreSQL
+    # first asks the planner's estimate of the table size (used instead of a count at scale).
+    expected = 16 + (connection.vendor == "postgresql")
+    with django_assert_num_queries(expected):
         client.get(reverse("customers:list"))
     for customer in CustomerFactory.create_batch(20, rank=rank, preferred_store=store):
         CustomerTagFactory(customer=customer)
-    with django_assert_num_queries(16):
+    with django_assert_num_queries(expected):
         response = client.get(reverse("customers:list"))
     assert response.status_code == 200
 

@@ -52,6 +52,11 @@ class Command(BaseCommand):
             default=100_000,
             help="Largest export django-import-export is run for (it holds the sheet in memory).",
         )
+        parser.add_argument(
+            "--exports-in-process",
+            action="store_true",
+            help="Run the export writers in this process (tests; memory figures not per writer).",
+        )
         parser.add_argument("--skip-lists", action="store_true")
         parser.add_argument("--skip-exports", action="store_true")
         parser.add_argument("--reseed", action="store_true", help="Load the data set again.")
@@ -103,7 +108,7 @@ class Command(BaseCommand):
         if existing == size and not reseed:
             self.stdout.write(f"Reusing the seeded data set of {size:,} customers.")
             return
-        if existing is None and Customer.objects.exists():
+        if not seed.is_bench_database() and Customer.objects.exists():
             raise CommandError(
                 "This database holds customers that the benchmark did not load; it will not "
                 "replace them. Point DATABASE_URL at a database of its own."
@@ -121,7 +126,9 @@ class Command(BaseCommand):
                 if rows <= options["peer_export_max"]:
                     writers.insert(1, "peer-xlsx")
                 for writer in writers:
-                    measured = run.measure_export(writer, rows, folder)
+                    measured = run.measure_export(
+                        writer, rows, folder, in_process=options["exports_in_process"]
+                    )
                     results.append(measured)
                     self.stdout.write(
                         f"  {writer:<10} {rows:>9,} rows  {measured['rows_per_s']:>8,} rows/s"

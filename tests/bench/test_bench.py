@@ -1,0 +1,95 @@
+"""The benchmark's code at a tiny size, so it cannot rot (the real run is `make bench`)."""
+
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from bench import report
+from customers.models import Customer, Order, PointsTransaction
+from tags.models import CustomerTag
+from tests.customers.factories import CustomerFactory
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(
+        connection.vendor != "postgresql", reason="the benchmark loads with COPY: PostgreSQL only"
+    ),
+]
+
+
+def test_bench_seeds_measures_and_reports(tmp_path, capsys):
+    call_command(
+        "bench",
+        size=2000,
+        repeat=2,
+        peer_repeat=1,
+        export_rows="300",
+        exports_in_process=True,
+        output_dir=str(tmp_path),
+        no_readme=True,
+    )
+    assert Customer.objects.count() == 2000
+    assert Order.objects.exists() and PointsTransaction.objects.exists()
+    assert CustomerTag.objects.values("tag").distinct().count() > 50  # skewed over ~100 tags
+    result = json.loads((tmp_path / "latest.json").read_text())
+    cases = {row["key"]: row for row in result["lists"]}
+    assert len(cases) >= 12
+    for key in ("no_filter", "name", "phone", "email", "old_member_id", "deep_page"):
+        assert cases[key]["ours"]["p50_ms"] > 0
+        assert cases[key]["peer"]["p50_ms"] > 0
+        assert cases[key]["ratio"] > 0
+        assert cases[key]["explain"]["checked"] >= 1
+    # The sample customer is found by every identifier, on our page and (where it can) the peer's.
+    for key in ("phone", "email", "old_member_id"):
+        assert cases[key]["ours"]["found"] in {"1 customer", "2 customers", "3 customers"}
+    assert cases["email"]["peer"]["found"] not in (None, "0")
+    assert cases["joined_range"]["peer"] is None  # the stock admin has no such filter
+    writers = {export["writer"] for export in result["exports"]}
+    assert writers == {"ours-xlsx", "peer-xlsx", "ours-csv", "copy-csv"}
+    assert all(export["rows"] == 300 for export in result["exports"])
+    markdown = (tmp_path / "latest.md").read_text()
+    assert "| No filter (first page) |" in markdown and "stock admin" in markdown
+    assert list((tmp_path / "files").glob("*")) == []  # export files cleaned up
+    assert "Reusing" not in capsys.readouterr().out
+
+
+def test_bench_refuses_a_database_it_did_not_seed(tmp_path):
+    CustomerFactory()
+    with pytest.raises(CommandError, match="did not load"):
+        call_command("bench", size=10, skip_lists=True, skip_exports=True, no_readme=True)
+
+
+def test_report_flags_missed_targets_and_updates_the_readme(tmp_path):
+    row = {
+        "key": "name",
+        "title": "Quick search",
+        "search": True,
+        "ours": {"p50_ms": 70.0, "p95_ms": 90.0, "queries": 12, "found": "3 customers"},
+        "peer": {"p50_ms": 500.0, "p95_ms": 600.0, "queries": 9, "found": "3"},
+        "ratio": 7.1,
+        "explain": {"checked": 2, "seq_scans": [1_000_000], "bounded_scans": []},
+    }
+    ok, why = report.list_verdict(row)
+    assert not ok
+    assert why == "p50 > 60 ms; < 10x the peer; sequential scan of customers"
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{report.README_START}\nold\n{report.README_END}\nrest\n")
+    result = {
+        "date": "2026-11-23",
+        "size": 10,
+        "machine": {"cores": 2, "memory_gb": 24, "postgresql": "PostgreSQL 15", "python": "3.13",
+                    "django": "6.1"},
+        "lists": [row],
+        "exports": [
+            {"writer": "ours-xlsx", "rows": 10, "seconds": 1, "rows_per_s": 8000,
+             "peak_rss_mb": 90},
+            {"writer": "peer-xlsx", "rows": 10, "seconds": 5, "rows_per_s": 2000,
+             "peak_rss_mb": 300},
+        ],
+    }  # fmt: skip
+    report.write_results(result, tmp_path / "out", readme)
+    text = readme.read_text()
+    assert "old" not in text and text.startswith("intro") and text.endswith("rest\n")
+    assert "| ours-xlsx | 10 | 1 | 8,000 | 90 MB | 4.0x | ✅ |" in text
