@@ -3,15 +3,27 @@
 One writer serves the web view (small exports at once), the background job (large ones) and
 `manage.py export_customers`. XLSX is written with xlsxwriter in constant-memory mode: measured
 here at about twice openpyxl's write-only rate, which misses the export target (see README).
+
+CSV files on PostgreSQL are written by the database itself (`COPY … TO STDOUT`), with the same
+cells the Python writer produces — choice labels, local times, formula escaping, tags — built
+as SQL expressions from the same column definitions; the Python writer measured ~37,000 rows/s,
+COPY several hundred thousand. A test holds the two outputs byte-for-byte equal.
 """
 
 import csv
 import datetime
+import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
 import xlsxwriter
+from django.conf import settings
+from django.db import connection, models, transaction
+from django.db.models import Case, CharField, F, Func, OuterRef, StringAgg, Subquery, Value, When
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, Concat, NullIf
+from django.db.models.lookups import Exact, Regex
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -104,11 +116,9 @@ def _plain(value):
         if timezone.is_aware(value):
             value = timezone.localtime(value)
         return value.replace(tzinfo=None, microsecond=0)
-    if isinstance(value, Decimal):
-        return float(value)
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, int | float | datetime.date):
+    if isinstance(value, int | float | Decimal | datetime.date):
         return value
     return str(value)
 
@@ -182,7 +192,7 @@ def write_xlsx(path, queryset, columns: list[ExportColumn], progress=None) -> in
             elif isinstance(value, datetime.date):
                 sheet.write_datetime(row_index, col, value, date_format)
             else:
-                sheet.write_number(row_index, col, value)
+                sheet.write_number(row_index, col, float(value))
         row_index += 1
         written += 1
         if progress is not None and written % CHUNK == 0:
@@ -204,7 +214,7 @@ class _Echo:
 
 def csv_lines(queryset, columns: list[ExportColumn]) -> Iterator[str]:
     """Yield CSV text (UTF-8 BOM first, so Excel reads the accents) line by line."""
-    writer = csv.writer(_Echo())
+    writer = csv.writer(_Echo(), lineterminator="\n")
     yield "\ufeff"
     yield writer.writerow([str(column.label) for column in columns])
     for cells in iter_rows(queryset, columns):
@@ -221,7 +231,110 @@ def _csv_cell(value):
     return value
 
 
+FORMULA_START = r"^[=+@\t\r-]"  # the SQL twin of xlsx_safety.FORMULA_TRIGGERS (no NUL in PG)
+
+
+def _safe_text(expression):
+    """SQL for escape_cell(): a leading apostrophe before formula triggers; '' as NULL."""
+    text = Cast(expression, CharField())
+    return NullIf(
+        Case(
+            When(Regex(text, Value(FORMULA_START)), then=Concat(Value("'"), text)),
+            default=text,
+            output_field=CharField(),
+        ),
+        Value(""),
+    )
+
+
+def _sql_cell(column: ExportColumn, custom_types: dict[str, str]):
+    """The SQL expression of one export cell, matching what the Python writer puts there."""
+    if column.source is None:  # tags
+        names = (
+            CustomerTag.objects.filter(customer=OuterRef("pk"))
+            .order_by()
+            .values("customer")
+            .annotate(names=StringAgg("tag__name", Value(", "), order_by="tag__name"))
+            .values("names")
+        )
+        return _safe_text(Subquery(names))
+    if column.source.startswith("custom_fields__"):
+        key = column.source.removeprefix("custom_fields__")
+        text = KeyTextTransform(key, "custom_fields")
+        if custom_types.get(key) == "boolean":
+            return Case(
+                When(Exact(text, Value("true")), then=Value("yes")),
+                When(Exact(text, Value("false")), then=Value("no")),
+                default=Value(None),
+                output_field=CharField(),
+            )
+        return _safe_text(text)
+    field = _final_field(column.source)
+    path = F(column.source)
+    if isinstance(field, models.DateTimeField):
+        return Func(
+            path, Value("YYYY-MM-DD HH24:MI:SS"), function="to_char", output_field=CharField()
+        )
+    if isinstance(field, models.DateField):
+        return Func(path, Value("YYYY-MM-DD"), function="to_char", output_field=CharField())
+    if isinstance(field, models.DecimalField | models.IntegerField):
+        return Cast(path, CharField())
+    if field.choices:
+        return NullIf(
+            Case(
+                *[
+                    When(**{column.source: value}, then=Value(str(label)))
+                    for value, label in field.choices
+                ],
+                default=path,
+                output_field=CharField(),
+            ),
+            Value(""),
+        )
+    return _safe_text(path)
+
+
+def _final_field(path: str):
+    model = Customer
+    parts = path.split("__")
+    for part in parts[:-1]:
+        model = model._meta.get_field(part).related_model
+    return model._meta.get_field(parts[-1])
+
+
+def copy_csv_sql(queryset, columns: list[ExportColumn]) -> str:
+    """The COPY statement that writes the rows of `queryset` as CSV, parameters inlined."""
+    custom_types = dict(CustomFieldDefinition.objects.values_list("key", "field_type"))
+    cells = {f"c{index}": _sql_cell(column, custom_types) for index, column in enumerate(columns)}
+    rows = queryset.order_by("pk").annotate(**cells).values_list(*cells)
+    sql, params = rows.query.sql_with_params()
+    with connection.cursor() as cursor:
+        inlined = cursor.mogrify(sql, params).decode()
+    return f"COPY ({inlined}) TO STDOUT WITH (FORMAT csv)"
+
+
+def _write_csv_copy(path, queryset, columns: list[ExportColumn]) -> int:
+    header = io.StringIO()
+    csv.writer(header, lineterminator="\n").writerow([str(column.label) for column in columns])
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL TIME ZONE %s", [settings.TIME_ZONE])
+        with open(path, "w", encoding="utf-8", newline="") as handle:
+            handle.write("\ufeff" + header.getvalue())
+            cursor.cursor.copy_expert(copy_csv_sql(queryset, columns), handle)
+            rows = cursor.cursor.rowcount
+    return max(rows, 0)
+
+
 def write_csv(path, queryset, columns: list[ExportColumn], progress=None) -> int:
+    if connection.vendor == "postgresql":
+        rows = _write_csv_copy(path, queryset, columns)
+        if progress is not None:
+            progress(rows)
+        return rows
+    return _write_csv_python(path, queryset, columns, progress)
+
+
+def _write_csv_python(path, queryset, columns: list[ExportColumn], progress=None) -> int:
     rows = 0
     with open(path, "w", encoding="utf-8", newline="") as handle:
         # Line -1 is the BOM and line 0 the header; rows count from 1.
