@@ -32,7 +32,7 @@ def test_copy_csv_equals_the_python_writer(tmp_path):
     tags = [TagFactory(name="=HYPERLINK(x)"), TagFactory(name="Ánh, sáng"), TagFactory(name="VIP")]
     awkward = CustomerFactory(
         first_name="=cmd|' /C calc'!A0",
-        last_name="Nguyễn, \"Văn\"",
+        last_name='Nguyễn, "Văn"',
         email="@mail@example.com",
         phone="+84912345678",
         address="12 Phố Huế\nTầng 3",
