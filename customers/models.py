@@ -126,6 +126,9 @@ class Customer(models.Model):
     )
     rank_overridden = models.BooleanField(_("rank set manually"), default=False)
     rank_override_expires_at = models.DateTimeField(_("override expires at"), null=True, blank=True)
+    # Set when the member fell below their rank under a grace-period policy; the rank drops
+    # at the first evaluation after this moment unless they qualify again.
+    rank_grace_until = models.DateTimeField(_("rank kept until"), null=True, blank=True)
     points_balance = models.IntegerField(_("points balance"), default=0)
     lifetime_points = models.IntegerField(_("lifetime points"), default=0)
     total_spent = models.DecimalField(_("total spent"), max_digits=14, decimal_places=2, default=0)

@@ -49,6 +49,11 @@ def compute_figures() -> dict:
     }
 
 
+def forget_figures() -> None:
+    """Drop the cached figures (after a change that moves many members, e.g. recalculation)."""
+    cache.delete(CACHE_KEY)
+
+
 def dashboard_figures() -> dict:
     return cache.get_or_set(CACHE_KEY, compute_figures, CACHE_SECONDS)
 

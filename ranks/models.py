@@ -1,5 +1,8 @@
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from loyalty_admin.palette import Colour
@@ -30,3 +33,145 @@ class Rank(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class RankPolicy(models.Model):
+    """How ranks are earned and kept; a single row (pk=1), edited by administrators."""
+
+    class Basis(models.TextChoices):
+        POINTS = "points", _("points earned")
+        SPEND = "spend", _("spend")
+
+    class Window(models.TextChoices):
+        LIFETIME = "lifetime", _("over the membership's lifetime")
+        ROLLING_12_MONTHS = "rolling_12", _("in the last 12 months")
+        CALENDAR_YEAR = "calendar_year", _("in the current calendar year")
+
+    class Downgrade(models.TextChoices):
+        NEVER = "never", _("never")
+        AT_EVALUATION = "at_evaluation", _("at the next evaluation")
+        GRACE = "grace", _("after a grace period")
+
+    basis = models.CharField(
+        _("ranks are earned by"), max_length=10, choices=Basis, default=Basis.SPEND
+    )
+    window = models.CharField(
+        _("counted"), max_length=16, choices=Window, default=Window.ROLLING_12_MONTHS
+    )
+    downgrade = models.CharField(
+        _("members drop to a lower rank"), max_length=16, choices=Downgrade, default=Downgrade.GRACE
+    )
+    grace_days = models.PositiveIntegerField(_("grace period (days)"), default=90)
+    last_recalculated_at = models.DateTimeField(_("last recalculation"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("rank policy")
+        verbose_name_plural = _("rank policy")
+        permissions = [("override_rank", _("Can set a customer's rank by hand"))]
+        constraints = [
+            models.CheckConstraint(condition=Q(pk=1), name="rankpolicy_single_row"),
+        ]
+
+    def __str__(self):
+        return self.sentence()
+
+    @classmethod
+    def current(cls) -> "RankPolicy":
+        policy, _created = cls.objects.get_or_create(pk=1)
+        return policy
+
+    def sentence(self) -> str:
+        """The policy in one sentence, as the overview page states it."""
+        earned = _("Ranks are earned by %(basis)s %(window)s") % {
+            "basis": self.get_basis_display(),
+            "window": self.get_window_display(),
+        }
+        if self.downgrade == self.Downgrade.NEVER:
+            kept = _("a member keeps a rank once reached")
+        elif self.downgrade == self.Downgrade.AT_EVALUATION:
+            kept = _("a member who falls below a rank drops at the next evaluation")
+        else:
+            kept = _("a member keeps a rank for %(days)s days after falling below it") % {
+                "days": self.grace_days
+            }
+        return f"{earned}; {kept}."
+
+
+class RankChange(models.Model):
+    """One change of a customer's rank, and why. Names are copied so history outlives ranks."""
+
+    class Reason(models.TextChoices):
+        QUALIFICATION = "qualification", _("Qualified")
+        DOWNGRADE = "downgrade", _("Fell below the threshold")
+        GRACE_ENDED = "grace_ended", _("Grace period ended")
+        OVERRIDE = "override", _("Set by hand")
+        OVERRIDE_ENDED = "override_ended", _("Manual rank ended")
+        RANK_DELETED = "rank_deleted", _("Rank deleted")
+        IMPORT = "import", _("Import")
+        NEW_MEMBER = "new_member", _("New member")
+
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="rank_changes"
+    )
+    from_rank = models.ForeignKey(
+        Rank, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    to_rank = models.ForeignKey(
+        Rank, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    from_name = models.CharField(_("from"), max_length=80, blank=True)
+    to_name = models.CharField(_("to"), max_length=80, blank=True)
+    reason = models.CharField(_("reason"), max_length=16, choices=Reason)
+    note = models.CharField(_("note"), max_length=255, blank=True)
+    qualifying_amount = models.DecimalField(
+        _("qualifying amount"), max_digits=16, decimal_places=2, null=True, blank=True
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["customer", "-created_at"], name="rankchange_customer_idx")]
+
+    def __str__(self):
+        return f"{self.from_name or '—'} → {self.to_name or '—'} ({self.get_reason_display()})"
+
+
+class RankRecalculation(models.Model):
+    """A recalculation of every customer's rank, run as a background job."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    status = models.CharField(max_length=8, choices=Status, default=Status.QUEUED)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    via = models.CharField(max_length=12, default="web")
+    evaluated = models.PositiveIntegerField(default=0)
+    upgraded = models.PositiveIntegerField(default=0)
+    downgraded = models.PositiveIntegerField(default=0)
+    grace_started = models.PositiveIntegerField(default=0)
+    overrides_ended = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"recalculation {self.pk} ({self.get_status_display()})"
+
+    def get_absolute_url(self):
+        return reverse("ranks:recalculation", args=[self.pk])

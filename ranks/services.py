@@ -1,0 +1,302 @@
+"""Writes about ranks: recalculation, per-customer evaluation, manual ranks, rank deletion."""
+
+import logging
+from datetime import timedelta
+from decimal import Decimal
+from itertools import pairwise
+
+from django.core.exceptions import ValidationError
+from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from customers.models import Customer
+from ranks import engine
+from ranks.models import Rank, RankChange, RankPolicy, RankRecalculation
+
+logger = logging.getLogger("loyalty.ranks")
+
+
+class RecalculationBusy(ValidationError):
+    pass
+
+
+def _lock_policy() -> RankPolicy:
+    """Take the policy row's lock: recalculations, policy edits and rank deletions serialise."""
+    RankPolicy.current()  # make sure the row exists before locking it
+    try:
+        return RankPolicy.objects.select_for_update(nowait=True).get(pk=1)
+    except DatabaseError as error:
+        raise RecalculationBusy(
+            _("A rank recalculation is already running; try again when it has finished."),
+            code="busy",
+        ) from error
+
+
+def recalculate_all(*, actor=None, now=None, settings=None) -> dict:
+    """Every live customer's rank under the current policy, in one transaction."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        policy = _lock_policy()
+        counts = engine.apply_all(settings or engine.Settings.current(), now=now, actor=actor)
+        policy.last_recalculated_at = now
+        policy.save(update_fields=["last_recalculated_at", "updated_at"])
+    from loyalty_admin.dashboard import forget_figures
+
+    forget_figures()
+    logger.info("rank recalculation: %s", counts)
+    return counts
+
+
+def run_recalculation(job_id: int) -> RankRecalculation:
+    """Run a queued recalculation job; a failure changes no rank and is kept on the job."""
+    with transaction.atomic():
+        job = RankRecalculation.objects.select_for_update().get(pk=job_id)
+        if job.status != RankRecalculation.Status.QUEUED:
+            return job
+        job.status = RankRecalculation.Status.RUNNING
+        job.started_at = timezone.now()
+        job.error = ""
+        job.save(update_fields=["status", "started_at", "error"])
+    try:
+        job.evaluated = Customer.objects.live().filter(anonymised_at__isnull=True).count()
+        counts = recalculate_all(actor=job.created_by)
+    except Exception as error:
+        logger.exception("rank recalculation %s failed", job.pk)
+        job.status = RankRecalculation.Status.FAILED
+        job.error = " ".join(getattr(error, "messages", [])) or f"{type(error).__name__}: {error}"
+        job.finished_at = timezone.now()
+        job.save(update_fields=["status", "error", "finished_at", "evaluated"])
+        return job
+    job.status = RankRecalculation.Status.DONE
+    job.upgraded, job.downgraded = counts["upgraded"], counts["downgraded"]
+    job.grace_started, job.overrides_ended = counts["grace_started"], counts["overrides_ended"]
+    job.finished_at = timezone.now()
+    job.save()
+    return job
+
+
+def queue_recalculation(*, actor, via: str = "web") -> RankRecalculation:
+    """Queue a background recalculation unless one is already queued or running."""
+    busy = RankRecalculation.objects.filter(
+        status__in=[RankRecalculation.Status.QUEUED, RankRecalculation.Status.RUNNING]
+    ).first()
+    if busy is not None:
+        raise RecalculationBusy(
+            _("A rank recalculation is already queued or running."), code="busy", params={}
+        )
+    job = RankRecalculation.objects.create(created_by=actor, via=via)
+    from ranks.tasks import recalculate_ranks_task
+
+    transaction.on_commit(lambda: recalculate_ranks_task.enqueue(job.pk))
+    return job
+
+
+def retry_recalculation(job: RankRecalculation) -> RankRecalculation:
+    if job.status != RankRecalculation.Status.FAILED:
+        raise ValidationError(_("Only a failed recalculation can be retried."))
+    job.status = RankRecalculation.Status.QUEUED
+    job.save(update_fields=["status"])
+    from ranks.tasks import recalculate_ranks_task
+
+    transaction.on_commit(lambda: recalculate_ranks_task.enqueue(job.pk))
+    return job
+
+
+def evaluate_customer(customer_id: int, *, actor=None, now=None) -> RankChange | None:
+    """Re-evaluate one customer after activity (order, points, import): the Python rules."""
+    now = now or timezone.now()
+    settings = engine.Settings.current()
+    with transaction.atomic():
+        customer = (
+            Customer.objects.select_for_update()
+            .filter(pk=customer_id, archived_at__isnull=True, anonymised_at__isnull=True)
+            .first()
+        )
+        if customer is None:
+            return None
+        amount = engine.qualifying_amount(customer.pk, settings, now)
+        decision = engine.decide(
+            settings,
+            rank_id=customer.rank_id,
+            amount=amount,
+            overridden=customer.rank_overridden,
+            override_expires_at=customer.rank_override_expires_at,
+            grace_until=customer.rank_grace_until,
+            now=now,
+        )
+        change = None
+        if decision.rank_id != customer.rank_id:
+            change = _record_change(
+                customer, decision.rank_id, decision.reason, actor, now, amount=amount
+            )
+        customer.rank_id = decision.rank_id
+        customer.rank_grace_until = decision.grace_until
+        if decision.override_ends:
+            customer.rank_overridden = False
+            customer.rank_override_expires_at = None
+        customer.save(
+            update_fields=[
+                "rank",
+                "rank_grace_until",
+                "rank_overridden",
+                "rank_override_expires_at",
+                "updated_at",
+            ]
+        )
+    return change
+
+
+def _record_change(customer, to_rank_id, reason, actor, now, *, amount=None, note=""):
+    names = dict(
+        Rank.objects.filter(pk__in=[customer.rank_id, to_rank_id]).values_list("pk", "name")
+    )
+    return RankChange.objects.create(
+        customer=customer,
+        from_rank_id=customer.rank_id,
+        to_rank_id=to_rank_id,
+        from_name=names.get(customer.rank_id, ""),
+        to_name=names.get(to_rank_id, ""),
+        reason=reason,
+        note=note,
+        qualifying_amount=amount,
+        actor=actor,
+        created_at=now,
+    )
+
+
+def set_override(*, customer: Customer, rank: Rank, reason: str, expires_at=None, actor) -> None:
+    """Give a customer a rank by hand, with the reason and an optional end."""
+    reason = (reason or "").strip()
+    now = timezone.now()
+    if not reason:
+        raise ValidationError({"reason": _("Say why this customer gets a rank by hand.")})
+    if expires_at is not None and expires_at <= now:
+        raise ValidationError({"expires_at": _("The end of a manual rank must be in the future.")})
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        if customer.rank_id != rank.pk or not customer.rank_overridden:
+            _record_change(customer, rank.pk, RankChange.Reason.OVERRIDE, actor, now, note=reason)
+        customer.rank = rank
+        customer.rank_overridden = True
+        customer.rank_override_expires_at = expires_at
+        customer.rank_grace_until = None
+        customer.save(
+            update_fields=[
+                "rank",
+                "rank_overridden",
+                "rank_override_expires_at",
+                "rank_grace_until",
+                "updated_at",
+            ]
+        )
+
+
+def end_override(*, customer: Customer, actor) -> RankChange | None:
+    """End a manual rank now; the policy decides the rank again at once."""
+    with transaction.atomic():
+        Customer.objects.filter(pk=customer.pk).update(
+            rank_override_expires_at=timezone.now() - timedelta(seconds=1)
+        )
+        return evaluate_customer(customer.pk, actor=actor)
+
+
+# --- Rank ladder ------------------------------------------------------------------------------
+
+
+def validate_ladder(ranks: list[Rank]) -> None:
+    """Levels and codes unique, thresholds strictly increasing with level, exactly one default."""
+    errors = []
+    levels = [rank.level for rank in ranks]
+    if len(set(levels)) != len(levels):
+        errors.append(_("Two ranks have the same level."))
+    codes = [rank.code.lower() for rank in ranks]
+    if len(set(codes)) != len(codes):
+        errors.append(_("Two ranks have the same code."))
+    ordered = sorted(ranks, key=lambda rank: rank.level)
+    for lower, higher in pairwise(ordered):
+        if Decimal(higher.threshold) <= Decimal(lower.threshold):
+            errors.append(
+                _(
+                    "Thresholds must rise with the level: %(higher)s (level %(hl)s) needs more "
+                    "than %(lower)s (level %(ll)s, %(threshold)s)."
+                )
+                % {
+                    "higher": higher.name,
+                    "hl": higher.level,
+                    "lower": lower.name,
+                    "ll": lower.level,
+                    "threshold": f"{Decimal(lower.threshold):,.0f}",
+                }
+            )
+    defaults = [rank for rank in ranks if rank.is_default]
+    if len(defaults) != 1:
+        errors.append(
+            _("Exactly one rank must be the default for new members (now %(n)s).")
+            % {"n": len(defaults)}
+        )
+    if errors:
+        raise ValidationError(errors)
+
+
+def ladder_with(candidate: Rank) -> list[Rank]:
+    """The saved ranks with `candidate` added or replacing its saved version."""
+    ranks = [rank for rank in Rank.objects.all() if rank.pk != candidate.pk]
+    if candidate.is_default:
+        for rank in ranks:
+            rank.is_default = False
+    return [*ranks, candidate]
+
+
+@transaction.atomic
+def save_rank(*, rank: Rank, actor) -> Rank:
+    """Save a new or edited rank after checking the whole ladder; another default gives way."""
+    ladder = ladder_with(rank)
+    validate_ladder(ladder)
+    if rank.is_default:
+        Rank.objects.exclude(pk=rank.pk).filter(is_default=True).update(is_default=False)
+    rank.save()
+    logger.info("rank %s saved by user %s", rank.pk, actor.pk if actor else None)
+    return rank
+
+
+@transaction.atomic
+def delete_rank(*, rank: Rank, move_to: Rank | None, actor) -> int:
+    """Move the rank's members to `move_to` (recording each change) and delete the rank."""
+    _lock_policy()
+    others = Rank.objects.exclude(pk=rank.pk)
+    if not others.exists():
+        raise ValidationError(_("The last rank cannot be deleted: members always have a rank."))
+    if rank.is_default:
+        raise ValidationError(
+            _("This is the default rank for new members; make another rank the default first.")
+        )
+    if move_to is None or move_to.pk == rank.pk:
+        raise ValidationError(_("Choose the rank its members move to."))
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        query = engine._Query().add(
+            f"""INSERT INTO {engine.CHANGE} (customer_id, from_rank_id, to_rank_id, from_name,
+                    to_name, reason, note, qualifying_amount, actor_id, created_at)
+                SELECT id, %s, %s, %s, %s, %s, %s, NULL, %s, %s FROM {engine.CUSTOMER}
+                WHERE rank_id = %s""",  # noqa: S608
+            rank.pk,
+            move_to.pk,
+            rank.name,
+            move_to.name,
+            RankChange.Reason.RANK_DELETED,
+            _("Rank “%(name)s” deleted") % {"name": rank.name},
+            actor.pk if actor else None,
+            now,
+            rank.pk,
+        )
+        cursor.execute(query.sql, query.params)
+    moved = Customer.objects.filter(rank=rank).update(rank=move_to, updated_at=now)
+    rank.delete()
+    logger.info("rank %s deleted, %s members moved to %s", rank.pk, moved, move_to.pk)
+    return moved
+
+
+def next_lower(rank: Rank) -> Rank | None:
+    lower = Rank.objects.filter(level__lt=rank.level).order_by("-level").first()
+    return lower or Rank.objects.exclude(pk=rank.pk).order_by("level").first()
