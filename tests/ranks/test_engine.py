@@ -22,7 +22,9 @@ def ladder():
     """Member (default, 0) < Silver (1,000) < Gold (5,000)."""
     Rank.objects.all().delete()
     return {
-        "member": Rank.objects.create(name="Member", code="member", level=1, threshold=0, is_default=True),
+        "member": Rank.objects.create(
+            name="Member", code="member", level=1, threshold=0, is_default=True
+        ),
         "silver": Rank.objects.create(name="Silver", code="silver", level=2, threshold=1000),
         "gold": Rank.objects.create(name="Gold", code="gold", level=3, threshold=5000),
     }  # fmt: skip
@@ -207,15 +209,16 @@ def test_manual_rank_needs_a_reason_and_a_future_end(ladder, admin_user):
 def _random_world(ladder, seed):
     rng = random.Random(seed)
     ranks = [None, *ladder.values()]
+    days = dt.timedelta(days=1)
     customers = []
     for _ in range(60):
         overridden = rng.random() < 0.2
         customer = CustomerFactory(
             rank=rng.choice(ranks),
             rank_overridden=overridden,
-            rank_override_expires_at=rng.choice([None, NOW - dt.timedelta(days=1), NOW + dt.timedelta(days=5)])
+            rank_override_expires_at=rng.choice([None, NOW - days, NOW + 5 * days])
             if overridden else None,
-            rank_grace_until=rng.choice([None, None, NOW - dt.timedelta(days=2), NOW + dt.timedelta(days=9)]),
+            rank_grace_until=rng.choice([None, None, NOW - 2 * days, NOW + 9 * days]),
         )  # fmt: skip
         for _ in range(rng.randrange(0, 4)):
             spend(
