@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0004_status_index_in_list_order'),
+        ("customers", "0004_status_index_in_list_order"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='customer',
-            name='rank_grace_until',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='rank kept until'),
+            model_name="customer",
+            name="rank_grace_until",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="rank kept until"),
         ),
     ]
