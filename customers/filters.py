@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import django_filters as filters
 from django import forms
+from django.core.validators import RegexValidator
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse_lazy
@@ -135,6 +136,15 @@ class CustomerFilterSet(filters.FilterSet):
         method="filter_wholesale_status",
     )
     archived = filters.BooleanFilter(label=_("Archived"), method="filter_noop")
+    # "<simulation id>-up|down": the members a previewed rank change would move (ranks app).
+    rank_preview = filters.CharFilter(
+        label=_("Rank change preview"),
+        method="filter_rank_preview",
+        widget=forms.HiddenInput,
+        validators=[
+            RegexValidator(r"^[0-9]+-(up|down)$", _("This rank preview link is not valid."))
+        ],
+    )
 
     class Meta:
         model = Customer
@@ -194,6 +204,15 @@ class CustomerFilterSet(filters.FilterSet):
 
     def filter_city(self, queryset, name, value):
         return queryset.filter(city__iexact=value.strip())
+
+    def filter_rank_preview(self, queryset, name, value):
+        from ranks.models import RankSimulationMember
+
+        simulation, _sep, direction = value.partition("-")
+        members = RankSimulationMember.objects.filter(
+            simulation_id=int(simulation), direction=direction, customer=OuterRef("pk")
+        )
+        return queryset.filter(Exists(members))
 
     def filter_tags_any(self, queryset, name, value):
         if not value:

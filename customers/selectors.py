@@ -3,6 +3,7 @@
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.http import QueryDict
+from django.utils.translation import gettext as _
 
 from customers.filters import CustomerFilterSet
 from customers.models import Customer, CustomerEvent, ExportJob, SavedView
@@ -67,8 +68,35 @@ def customer_tags(customer: Customer):
     return CustomerTag.objects.filter(customer=customer).select_related("tag").order_by("tag__name")
 
 
-def customer_timeline(customer: Customer, limit: int = 100):
-    return CustomerEvent.objects.filter(customer=customer).select_related("actor")[:limit]
+def customer_timeline(customer: Customer, limit: int = 100) -> list[dict]:
+    """Changes to the customer and to their rank, newest first, as one list."""
+    from ranks.models import RankChange
+
+    entries = [
+        {
+            "created_at": event.created_at,
+            "actor": event.actor,
+            "title": event.get_kind_display(),
+            "message": event.message,
+            "changes": event.changes,
+        }
+        for event in CustomerEvent.objects.filter(customer=customer).select_related("actor")[:limit]
+    ]
+    for change in RankChange.objects.filter(customer=customer).select_related("actor")[:limit]:
+        message = (
+            f"{change.from_name or '—'} → {change.to_name or '—'} ({change.get_reason_display()})"
+        )
+        entries.append(
+            {
+                "created_at": change.created_at,
+                "actor": change.actor,
+                "title": _("Rank changed"),
+                "message": f"{message} — {change.note}" if change.note else message,
+                "changes": {},
+            }
+        )
+    entries.sort(key=lambda entry: entry["created_at"], reverse=True)
+    return entries[:limit]
 
 
 def saved_views_for(user):

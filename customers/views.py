@@ -57,6 +57,8 @@ from customers.tables import (
     ordering_for,
 )
 from customers.tasks import bulk_status_task
+from ranks.forms import OverrideForm
+from ranks.selectors import why_this_rank
 from tags.models import CustomerTag, Tag
 
 PAGE_PARAMS = ("page", "after", "before")
@@ -145,6 +147,8 @@ class CustomerListView(PermissionRequiredMixin, FilterView):
         )
         context["query"] = _query_without_page(self.request)
         context["archived"] = bool(filterset.form.cleaned_data.get("archived")) if valid else False
+        context["rank_preview"] = filterset.form.cleaned_data.get("rank_preview") if valid else ""
+        context["rank_preview_direction"] = (context["rank_preview"] or "").rpartition("-")[2]
         if valid:
             ordering, sort = ordering_for(self.request.GET.get("sort", ""))
             page, cursor_error = self._page(self.object_list, ordering)
@@ -175,7 +179,7 @@ class CustomerListView(PermissionRequiredMixin, FilterView):
         context["more_filters_used"] = any(
             value not in ("", None)
             for key, values in self.request.GET.lists()
-            if key not in {"q", "sort", "archived", *PAGE_PARAMS}
+            if key not in {"q", "sort", "archived", "rank_preview", *PAGE_PARAMS}
             for value in values
         )
         return context
@@ -201,6 +205,10 @@ class CustomerDetailView(PermissionRequiredMixin, DetailView):
             for d in definitions
             if d.key in customer.custom_fields
         ]
+        why = why_this_rank(customer)
+        override_form = OverrideForm(initial={"rank": customer.rank_id})
+        if why:  # the ranks are loaded already: no second query for the picker
+            override_form.fields["rank"].widget.choices = [(r.pk, r.name) for r in why["ranks"]]
         return super().get_context_data(
             tags=selectors.customer_tags(customer),
             orders=customer.orders.select_related("store")[:50],
@@ -210,6 +218,8 @@ class CustomerDetailView(PermissionRequiredMixin, DetailView):
             timeline=selectors.customer_timeline(customer),
             custom_values=custom,
             has_history=services.customer_has_history(customer),
+            why=why,
+            override_form=override_form,
             **kwargs,
         )
 

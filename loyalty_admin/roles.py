@@ -64,6 +64,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         *_READ_REFERENCE,
         "customers.change_customer",
         "customers.send_password_reset",
+        # Care staff settle complaints, which sometimes means a rank by hand (with a reason).
+        "ranks.override_rank",
         "tags.assign_tag",
         "customers.view_touristcard",
         "customers.activate_touristcard",
@@ -98,9 +100,10 @@ def sync_roles() -> None:
 
 
 def sync_roles_after_migrate(sender, app_config=None, using="default", **kwargs):
-    # post_migrate fires once per app; the last app in INSTALLED_APPS triggers the real sync,
-    # after every app's permissions exist.
+    # post_migrate fires once per app that has models; the last of them triggers the real
+    # sync, after every app's permissions exist. (Apps without models get no signal.)
     from django.apps import apps
 
-    if app_config is not None and app_config is list(apps.get_app_configs())[-1]:
+    with_models = [config for config in apps.get_app_configs() if config.models_module]
+    if app_config is not None and app_config is with_models[-1]:
         sync_roles()

@@ -22,6 +22,7 @@ urlpatterns = [
         name="password_change_done",
     ),
     path("customers/", include("customers.urls")),
+    path("ranks/", include("ranks.urls")),
     path("", include((public_urlpatterns, "customers_public"))),
     path("django-admin/", admin.site.urls),
 ]

@@ -175,3 +175,48 @@ class RankRecalculation(models.Model):
 
     def get_absolute_url(self):
         return reverse("ranks:recalculation", args=[self.pk])
+
+
+class RankSimulation(models.Model):
+    """A previewed change to the ladder or the policy: what it would do, and to whom."""
+
+    proposal = models.JSONField(default=dict)
+    counts = models.JSONField(default=dict)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"simulation {self.pk}"
+
+
+class RankSimulationMember(models.Model):
+    """A customer the simulation would move (for "show me who" on the customer list)."""
+
+    class Direction(models.TextChoices):
+        UP = "up", _("Up")
+        DOWN = "down", _("Down")
+
+    simulation = models.ForeignKey(RankSimulation, on_delete=models.CASCADE, related_name="members")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="+")
+    from_rank = models.ForeignKey(
+        Rank, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    to_rank = models.ForeignKey(
+        Rank, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    direction = models.CharField(max_length=4, choices=Direction)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["simulation", "direction", "customer"], name="ranksimmember_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.customer_id} {self.direction}"

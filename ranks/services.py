@@ -7,12 +7,13 @@ from itertools import pairwise
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, transaction
+from django.db.models import Count, F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.models import Customer
 from ranks import engine
-from ranks.models import Rank, RankChange, RankPolicy, RankRecalculation
+from ranks.models import Rank, RankChange, RankPolicy, RankRecalculation, RankSimulation
 
 logger = logging.getLogger("loyalty.ranks")
 
@@ -300,3 +301,131 @@ def delete_rank(*, rank: Rank, move_to: Rank | None, actor) -> int:
 def next_lower(rank: Rank) -> Rank | None:
     lower = Rank.objects.filter(level__lt=rank.level).order_by("-level").first()
     return lower or Rank.objects.exclude(pk=rank.pk).order_by("level").first()
+
+
+# --- Impact simulation -------------------------------------------------------------------------
+
+SIMULATION_LIFETIME = timedelta(days=1)
+
+
+def simulate(*, proposal: dict, actor, now=None) -> RankSimulation:
+    """What `proposal` (policy fields and/or rank thresholds) would do to members now.
+
+    Nothing but the simulation is written. `proposal` is {"policy": {...}, "thresholds":
+    {rank id: threshold}, "levels": {rank id: level}}; saving it later goes through
+    `apply_proposal`, which runs the same engine.
+    """
+    now = now or timezone.now()
+    settings = settings_for(proposal)
+    current = engine.Settings.current()
+    with transaction.atomic():
+        RankSimulation.objects.filter(created_at__lt=now - SIMULATION_LIFETIME).delete()
+        moves = engine.simulate(settings, now=now)
+        simulation = RankSimulation.objects.create(
+            proposal=_jsonable(proposal), created_by=actor, created_at=now
+        )
+        levels = {pk: level for pk, level, _t in settings.ladder}
+        with connection.cursor() as cursor:
+            query = engine._Query().add(
+                """INSERT INTO ranks_ranksimulationmember
+                       (simulation_id, customer_id, from_rank_id, to_rank_id, direction)
+                   SELECT %s, customer_id, old_rank_id, new_rank_id,
+                          CASE WHEN reason = 'qualification' THEN 'up' ELSE 'down' END
+                   FROM rank_decision
+                   WHERE new_rank_id IS DISTINCT FROM old_rank_id""",
+                simulation.pk,
+            )
+            cursor.execute(query.sql, query.params)
+        engine._drop_temporary_tables()
+        simulation.counts = _impact_counts(moves, levels, current)
+        simulation.save(update_fields=["counts"])
+    return simulation
+
+
+def _impact_counts(moves, levels: dict, current) -> dict:
+    """Per rank: members now, moving up out of it, down out of it, and members after."""
+    from customers.models import Customer
+
+    before = dict(
+        Customer.objects.live()
+        .filter(anonymised_at__isnull=True)
+        .order_by()
+        .values_list("rank")
+        .annotate(n=Count("pk"))
+    )
+    rows = {pk: {"before": before.get(pk, 0), "up": 0, "down": 0, "in": 0} for pk in levels}
+    up = down = 0
+    for from_rank, to_rank, count in moves:
+        direction = (
+            "up"
+            if levels.get(from_rank) is None or levels.get(to_rank, 0) > levels.get(from_rank, 0)
+            else "down"
+        )
+        up += count if direction == "up" else 0
+        down += count if direction == "down" else 0
+        if from_rank in rows:
+            rows[from_rank][direction] += count
+        if to_rank in rows:
+            rows[to_rank]["in"] += count
+    for row in rows.values():
+        row["after"] = row["before"] - row["up"] - row["down"] + row["in"]
+        row["stay"] = row["before"] - row["up"] - row["down"]
+    return {
+        "up": up,
+        "down": down,
+        "ranks": {str(pk): row for pk, row in rows.items()},
+    }
+
+
+def settings_for(proposal: dict) -> engine.Settings:
+    policy = RankPolicy.current()
+    for name, value in (proposal.get("policy") or {}).items():
+        setattr(policy, name, value)
+    ranks = list(Rank.objects.all())
+    for rank in ranks:
+        level = (proposal.get("levels") or {}).get(str(rank.pk))
+        if level is not None:
+            rank.level = int(level)
+    thresholds = {
+        int(pk): Decimal(str(value)) for pk, value in (proposal.get("thresholds") or {}).items()
+    }
+    return engine.Settings.build(policy, ranks, thresholds)
+
+
+def _jsonable(proposal: dict) -> dict:
+    return {
+        "policy": dict(proposal.get("policy") or {}),
+        "thresholds": {str(k): str(v) for k, v in (proposal.get("thresholds") or {}).items()},
+        "levels": {str(k): int(v) for k, v in (proposal.get("levels") or {}).items()},
+    }
+
+
+def apply_proposal(*, simulation, actor, now=None) -> dict:
+    """Save what a simulation previewed, then recalculate: the same engine, the same rules."""
+    now = now or timezone.now()
+    proposal = simulation.proposal
+    with transaction.atomic():
+        policy = _lock_policy()
+        for name, value in (proposal.get("policy") or {}).items():
+            setattr(policy, name, value)
+        policy.updated_by = actor
+        policy.full_clean()
+        policy.save()
+        ranks = list(Rank.objects.all())
+        for rank in ranks:
+            if str(rank.pk) in (proposal.get("thresholds") or {}):
+                rank.threshold = Decimal(proposal["thresholds"][str(rank.pk)])
+            if str(rank.pk) in (proposal.get("levels") or {}):
+                rank.level = int(proposal["levels"][str(rank.pk)])
+        validate_ladder(ranks)
+        # Levels are unique: park them out of the way before writing the new ones.
+        Rank.objects.filter(pk__in=[rank.pk for rank in ranks]).update(level=F("level") + 10000)
+        for rank in ranks:
+            Rank.objects.filter(pk=rank.pk).update(level=rank.level, threshold=rank.threshold)
+        counts = engine.apply_all(engine.Settings.current(), now=now, actor=actor)
+        policy.last_recalculated_at = now
+        policy.save(update_fields=["last_recalculated_at"])
+    from loyalty_admin.dashboard import forget_figures
+
+    forget_figures()
+    return counts

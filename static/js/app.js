@@ -11,20 +11,21 @@
       var data = JSON.parse(source.textContent);
       var kind = canvas.dataset.chart;
       canvas.dataset.ready = "1";
+      // One series ({labels, values, colours}) or several ({labels, datasets: [{label, values, colour}]}).
+      var datasets = data.datasets ? data.datasets.map(function (set) {
+        return { label: set.label, data: set.values, backgroundColor: set.colour, borderWidth: 0 };
+      }) : [{
+        data: data.values,
+        backgroundColor: data.colours || "#0d6efd",
+        borderWidth: kind === "doughnut" ? 1 : 0
+      }];
       new Chart(canvas, {
         type: kind,
-        data: {
-          labels: data.labels,
-          datasets: [{
-            data: data.values,
-            backgroundColor: data.colours || "#0d6efd",
-            borderWidth: kind === "doughnut" ? 1 : 0
-          }]
-        },
+        data: { labels: data.labels, datasets: datasets },
         options: {
           maintainAspectRatio: false,
           animation: false,
-          plugins: { legend: { display: kind === "doughnut", position: "right" } },
+          plugins: { legend: { display: kind === "doughnut" || datasets.length > 1, position: kind === "doughnut" ? "right" : "top" } },
           scales: kind === "bar" ? { x: { ticks: { maxTicksLimit: 9 } }, y: { beginAtZero: true, ticks: { precision: 0 } } } : {}
         }
       });

@@ -5,8 +5,9 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from customers.models import ExportJob, SavedView
 from loyalty_admin.roles import ADMINISTRATOR, CUSTOMER_CARE, MARKETING, SALES
+from ranks.models import RankRecalculation
 from tests.conftest import make_staff
-from tests.customers.factories import CustomerFactory
+from tests.customers.factories import CustomerFactory, RankFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -41,6 +42,16 @@ DECISIONS = {
     "customers:export_download": {ADMINISTRATOR, SALES, MARKETING},
     "customers:export_retry": {ADMINISTRATOR, SALES, MARKETING},
     "customers_public:reset_password": PUBLIC,
+    "ranks:overview": EVERYONE,
+    "ranks:create": {ADMINISTRATOR},
+    "ranks:update": {ADMINISTRATOR},
+    "ranks:delete": {ADMINISTRATOR},
+    "ranks:policy": {ADMINISTRATOR},
+    "ranks:recalculate": {ADMINISTRATOR},
+    "ranks:recalculation": EVERYONE,
+    "ranks:recalculation_retry": {ADMINISTRATOR},
+    "ranks:override": {ADMINISTRATOR, CUSTOMER_CARE},
+    "ranks:override_end": {ADMINISTRATOR, CUSTOMER_CARE},
 }
 # URLs that only take POST; GET must not change anything (405).
 POST_ONLY = {
@@ -52,6 +63,10 @@ POST_ONLY = {
     "customers:view_delete",
     "customers:bulk_status",
     "customers:export_retry",
+    "ranks:recalculate",
+    "ranks:recalculation_retry",
+    "ranks:override",
+    "ranks:override_end",
 }
 
 
@@ -77,7 +92,17 @@ def objects(db):
     customer = CustomerFactory()
     job = ExportJob.objects.create(created_by=None, columns=["email"])
     view = SavedView.objects.create(owner=owner, name="shared", is_shared=True)
-    return {"customer": customer, "job": job, "view": view}
+    lower = RankFactory(level=1, threshold=0, is_default=True)
+    rank = RankFactory(level=2, threshold=100)
+    recalculation = RankRecalculation.objects.create(status="failed")
+    return {
+        "customer": customer,
+        "job": job,
+        "view": view,
+        "rank": rank,
+        "lower": lower,
+        "recalculation": recalculation,
+    }
 
 
 def url_for(name, objects):
@@ -94,6 +119,12 @@ def url_for(name, objects):
         "customers:restore",
         "customers:send_reset",
     }:
+        args = [objects["customer"].pk]
+    elif name in {"ranks:update", "ranks:delete"}:
+        args = [objects["rank"].pk]
+    elif name.startswith("ranks:recalculation"):
+        args = [objects["recalculation"].pk]
+    elif name.startswith("ranks:override"):
         args = [objects["customer"].pk]
     elif name == "customers:options":
         args = ["tags"]
@@ -151,3 +182,14 @@ def test_staff_cannot_see_or_delete_what_others_own(client, objects):
     assert client.get(url_for("customers:export_detail", objects)).status_code == 404
     assert client.post(url_for("customers:view_delete", objects)).status_code == 404
     assert SavedView.objects.filter(pk=objects["view"].pk).exists()
+
+
+@pytest.mark.parametrize("role", sorted(EVERYONE))
+def test_migrate_leaves_each_role_with_exactly_its_permissions(role):
+    from django.contrib.auth.models import Group
+
+    from loyalty_admin.roles import role_permissions
+
+    held = set(Group.objects.get(name=role).permissions.values_list("pk", flat=True))
+    assert held == set(role_permissions(role).values_list("pk", flat=True))
+    assert held  # and the list is not empty
