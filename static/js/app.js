@@ -61,6 +61,8 @@
 
   function initSelectAll(root) {
     root.querySelectorAll("input[data-select-all]").forEach(function (box) {
+      if (box.dataset.ready) return;
+      box.dataset.ready = "1";
       box.addEventListener("change", function () {
         var table = box.closest("table");
         table.querySelectorAll("input[name=ids]").forEach(function (row) { row.checked = box.checked; });
@@ -85,5 +87,7 @@
   });
 
   document.addEventListener("DOMContentLoaded", function () { init(document); });
-  document.addEventListener("htmx:afterSwap", function (event) { init(event.detail.target); });
+  // After any htmx swap (outerHTML swaps replace their target, so look at the whole page;
+  // every initialiser skips what it has already set up).
+  document.addEventListener("htmx:afterSettle", function () { init(document); });
 })();

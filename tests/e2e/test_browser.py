@@ -12,6 +12,7 @@ from tests.conftest import make_staff
 from tests.customers.factories import (
     CustomerFactory,
     CustomerTagFactory,
+    OrderFactory,
     RankFactory,
     TagFactory,
 )
@@ -129,4 +130,30 @@ def test_tag_picker_loads_options_as_you_type_and_filters(page, live_server):
     page.locator(".ts-dropdown .option", has_text="VIP").click()
     expect(page.get_by_test_id("result-count")).to_have_text("1 customer")
     assert f"tags_any={vip.pk}" in page.url
+    assert page.errors == []
+
+
+def test_edit_a_threshold_preview_the_impact_and_save(page, live_server):
+    from ranks.models import RankPolicy
+
+    policy = RankPolicy.current()
+    policy.basis, policy.window, policy.downgrade = "spend", "lifetime", "at_evaluation"
+    policy.save()
+    RankFactory(name="Member", code="member", level=1, threshold=0, is_default=True)
+    silver = RankFactory(name="Silver", code="silver", level=2, threshold=1000)
+    customer = CustomerFactory(first_name="Vy", rank=silver)
+    OrderFactory(customer=customer, total=1200)
+    sign_in(page, live_server)
+    page.goto(f"{live_server.url}/ranks/")
+    page.get_by_role("link", name="Edit Silver").click()
+    page.fill("#id_threshold", "1500")
+    page.get_by_role("button", name="Preview impact").click()
+    expect(page.get_by_test_id("impact-summary")).to_contain_text(
+        "0 members would move up and 1 down."
+    )
+    expect(page.locator("#impact canvas[data-ready='1']")).to_have_count(1)  # the chart drew
+    page.get_by_role("button", name="Save and apply").click()
+    expect(page.get_by_text("0 members moved up and 1 down, as previewed.")).to_be_visible()
+    customer.refresh_from_db()
+    assert customer.rank.code == "member"
     assert page.errors == []

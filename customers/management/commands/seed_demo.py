@@ -15,6 +15,10 @@ class Command(BaseCommand):
             self.stdout.write("Demo data already present; nothing to do.")
             return
         counts = seed_demo(customers=customers)
+        # Place every member by the rank policy, so the demo's ranks agree with its rules.
+        from ranks.services import recalculate_all
+
+        recalculate_all()
         self.stdout.write(
             self.style.SUCCESS(", ".join(f"{value:,} {name}" for name, value in counts.items()))
         )
