@@ -1,5 +1,7 @@
 """Reads about ranks that other apps use."""
 
+import json
+
 from django.utils.translation import gettext as _
 
 from ranks.models import Rank, RankPolicy
@@ -17,26 +19,18 @@ def impact(simulation) -> dict:
     for rank in ranks:
         row = counts.get(str(rank.pk), {"before": 0, "up": 0, "down": 0, "in": 0, "after": 0})
         rows.append({"rank": rank, **row})
+    chart = {
+        "labels": [rank.name for rank in ranks],
+        "datasets": [
+            {"label": str(_("Now")), "values": [r["before"] for r in rows], "colour": "#adb5bd"},
+            {"label": str(_("After")), "values": [r["after"] for r in rows], "colour": "#0d6efd"},
+        ],
+    }
     return {
         "rows": rows,
         "up": simulation.counts.get("up", 0),
         "down": simulation.counts.get("down", 0),
-        "chart_id": f"impact-chart-{simulation.pk}",
-        "chart": {
-            "labels": [rank.name for rank in ranks],
-            "datasets": [
-                {
-                    "label": str(_("Now")),
-                    "values": [r["before"] for r in rows],
-                    "colour": "#adb5bd",
-                },
-                {
-                    "label": str(_("After")),
-                    "values": [r["after"] for r in rows],
-                    "colour": "#0d6efd",
-                },
-            ],
-        },
+        "chart_json": json.dumps(chart),
     }
 
 

@@ -6,9 +6,12 @@
     if (typeof Chart === "undefined") return;
     root.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
       if (canvas.dataset.ready) return;
-      var source = document.getElementById(canvas.dataset.chartSource);
-      if (!source) return;
-      var data = JSON.parse(source.textContent);
+      // Data from a json_script block, or inline in data-chart-data (htmx drops <script>
+      // elements from swapped content, so partials carry their data in the attribute).
+      var source = canvas.dataset.chartSource && document.getElementById(canvas.dataset.chartSource);
+      var text = source ? source.textContent : canvas.dataset.chartData;
+      if (!text) return;
+      var data = JSON.parse(text);
       var kind = canvas.dataset.chart;
       canvas.dataset.ready = "1";
       // One series ({labels, values, colours}) or several ({labels, datasets: [{label, values, colour}]}).
