@@ -117,6 +117,24 @@ def render_markdown(result: dict) -> str:
                 f"| {str(export['ratio']) + 'x' if export.get('ratio') else '—'} "
                 f"| {verdicts.get((export['writer'], export['rows']), '')} |"
             )
+    if result.get("ranks"):
+        lines += [
+            "",
+            "### Ranks (set-based SQL, one transaction; rolled back after each run)",
+            "",
+            "Target: every customer's rank recalculated in seconds at 1M.",
+            "",
+            "| work | p50 | runs | outcome |",
+            "|---|---|---|---|",
+        ]
+        for row in result["ranks"]:
+            detail = row.get("detail") or {}
+            outcome = ", ".join(
+                f"{key} {value:,}" for key, value in detail.items() if isinstance(value, int)
+            )
+            lines.append(
+                f"| {row['title']} | {row['p50_ms'] / 1000:,.1f} s | {row['runs']} | {outcome} |"
+            )
     for note in result.get("notes", []):
         lines += ["", note]
     return "\n".join(lines) + "\n"

@@ -181,3 +181,41 @@ def measure_export(writer: str, rows: int, output_dir: Path, in_process: bool = 
     if completed.returncode != 0:
         raise RuntimeError(f"export {writer} failed: {completed.stderr[-2000:]}")
     return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def measure_rank_work(repeat: int = 3) -> list[dict]:
+    """Rank recalculation for every customer and an impact simulation, rolled back after each
+    run so the data set stays as seeded. The first recalculation moves many members (the
+    seeded ranks ignore the grace rules); later ones measure the steady state."""
+    from django.db import transaction
+
+    from ranks import services
+    from ranks.models import Rank
+
+    results = []
+    for key, title, work in (
+        ("recalculate", "Rank recalculation, every customer", lambda: services.recalculate_all()),
+        (
+            "simulate",
+            "Impact simulation (Gold threshold +20%)",
+            lambda: services.simulate(
+                proposal={
+                    "thresholds": {
+                        str(gold.pk): str(gold.threshold * 12 / 10)
+                        for gold in Rank.objects.filter(code="gold")
+                    }
+                },
+                actor=None,
+            ),
+        ),
+    ):
+        samples, detail = [], None
+        for _ in range(repeat):
+            with transaction.atomic():
+                started = time.perf_counter()
+                outcome = work()
+                samples.append(time.perf_counter() - started)
+                detail = outcome if isinstance(outcome, dict) else getattr(outcome, "counts", None)
+                transaction.set_rollback(True)
+        results.append({"key": key, "title": title, **summarise(samples), "detail": detail})
+    return results

@@ -234,6 +234,7 @@ def _customers(rng, size, stores, ranks, tags, rewards, tag_rows, redemption_row
             "rank_id": rank_id,
             "rank_overridden": False,
             "rank_override_expires_at": None,
+            "rank_grace_until": None,
             "points_balance": balance,
             "lifetime_points": lifetime,
             "total_spent": spent,

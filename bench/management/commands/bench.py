@@ -59,6 +59,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--skip-lists", action="store_true")
         parser.add_argument("--skip-exports", action="store_true")
+        parser.add_argument("--skip-ranks", action="store_true")
         parser.add_argument("--reseed", action="store_true", help="Load the data set again.")
         parser.add_argument(
             "--output-dir", default=str(Path(settings.BASE_DIR) / "bench" / "results")
@@ -85,6 +86,7 @@ class Command(BaseCommand):
             },
             "lists": [],
             "exports": [],
+            "ranks": [],
             "notes": [],
         }
         if not options["skip_lists"]:
@@ -92,6 +94,11 @@ class Command(BaseCommand):
             result["lists"] = run.measure_lists(
                 size, options["repeat"], options["peer_repeat"], log=self.stdout.write
             )
+        if not options["skip_ranks"]:
+            self.stdout.write("Ranks:")
+            result["ranks"] = run.measure_rank_work()
+            for row in result["ranks"]:
+                self.stdout.write(f"  {row['title']:<48} {row['p50_ms']:>10,.0f} ms")
         if not options["skip_exports"]:
             self.stdout.write("Exports:")
             result["exports"] = self._exports(options, size, output_dir / "files")
