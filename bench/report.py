@@ -120,7 +120,7 @@ def render_markdown(result: dict) -> str:
     if result.get("ranks"):
         lines += [
             "",
-            "### Ranks (set-based SQL, one transaction; rolled back after each run)",
+            "### Ranks (set-based SQL in one transaction; each run rolled back)",
             "",
             "Target: every customer's rank recalculated in seconds at 1M.",
             "",
@@ -140,8 +140,31 @@ def render_markdown(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+SECTIONS = {"lists": "Customer list", "exports": "Export", "ranks": "Ranks"}
+
+
+def carry_over(result: dict, previous_file: Path) -> dict:
+    """Sections this run skipped keep the previous run's figures, saying from when."""
+    if not previous_file.exists():
+        return result
+    previous = json.loads(previous_file.read_text())
+    if previous.get("size") != result["size"]:
+        return result
+    for key, title in SECTIONS.items():
+        if not result.get(key) and previous.get(key):
+            result[key] = previous[key]
+            result.setdefault("carried", {})[key] = previous.get("carried", {}).get(
+                key, previous["date"]
+            )
+            result.setdefault("notes", []).append(
+                f"{title} figures are from the run of {result['carried'][key]}."
+            )
+    return result
+
+
 def write_results(result: dict, output_dir: Path, readme: Path | None) -> str:
     output_dir.mkdir(parents=True, exist_ok=True)
+    result = carry_over(result, output_dir / "latest.json")
     markdown = render_markdown(result)
     (output_dir / "latest.json").write_text(
         json.dumps(result, indent=2, ensure_ascii=False, default=str) + "\n"
