@@ -34,6 +34,7 @@ def compute_figures() -> dict:
     weekly_by_date = {timezone.localtime(week).date(): n for week, n in weekly.items()}
     return {
         "total": sum(per_rank.values()),
+        "per_rank": {str(pk): count for pk, count in per_rank.items() if pk is not None},
         "new_this_week": live.filter(joined_at__gte=week_start).count(),
         "computed_at": now,
         "rank_chart": {
@@ -55,7 +56,11 @@ def forget_figures() -> None:
 
 
 def dashboard_figures() -> dict:
-    return cache.get_or_set(CACHE_KEY, compute_figures, CACHE_SECONDS)
+    figures = cache.get_or_set(CACHE_KEY, compute_figures, CACHE_SECONDS)
+    if "per_rank" not in figures:  # cached by an older release
+        figures = compute_figures()
+        cache.set(CACHE_KEY, figures, CACHE_SECONDS)
+    return figures
 
 
 def recent_activity(limit: int = 12):

@@ -31,16 +31,10 @@ class OverviewView(PermissionRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         ranks = list(Rank.objects.all())
         figures = dashboard_figures()
-        counts = dict(
-            zip(figures["rank_chart"]["labels"], figures["rank_chart"]["values"], strict=False)
-        )
+        counts = {rank.pk: figures["per_rank"].get(str(rank.pk), 0) for rank in ranks}
         total = sum(counts.values()) or 1
         rows = [
-            {
-                "rank": rank,
-                "members": counts.get(rank.name, 0),
-                "share": 100 * counts.get(rank.name, 0) / total,
-            }
+            {"rank": rank, "members": counts[rank.pk], "share": 100 * counts[rank.pk] / total}
             for rank in ranks
         ]
         return super().get_context_data(
