@@ -5,6 +5,8 @@ shows the impact computed by the same engine that saving runs, and saving applie
 previewed proposal.
 """
 
+import copy
+
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import ValidationError
@@ -146,7 +148,7 @@ class RankUpdateView(_PreviewThenSave):
         return super().dispatch(request, *args, **kwargs)
 
     def get_form(self, data=None):
-        return RankForm(data, instance=Rank.objects.get(pk=self.rank.pk))
+        return RankForm(data, instance=copy.copy(self.rank))  # the form edits its own copy
 
     def moves_members(self, form) -> bool:
         return (

@@ -348,3 +348,19 @@ def test_an_order_re_evaluates_its_customer(ladder, django_capture_on_commit_cal
     customer.refresh_from_db()
     assert customer.rank.code == "silver"
     assert customer.rank_changes.get().reason == "qualification"
+
+
+def test_rank_pages_query_counts_are_pinned(staff_client, ladder, django_assert_num_queries):
+    client = staff_client(ADMINISTRATOR)
+    CustomerFactory.create_batch(3, rank=ladder[1])
+    client.get(reverse("ranks:overview"))  # fills the cached member counts
+    # Session, user, 2 permission lookups, ranks, policy, latest job, the user menu's groups,
+    # and the session save (3).
+    with django_assert_num_queries(11):
+        client.get(reverse("ranks:overview"))
+    CustomerFactory.create_batch(5, rank=ladder[2])
+    with django_assert_num_queries(11):
+        client.get(reverse("ranks:overview"))
+    # The same plus the rank.
+    with django_assert_num_queries(9):
+        client.get(reverse("ranks:update", args=[ladder[1].pk]))
