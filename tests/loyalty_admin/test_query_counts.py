@@ -1,0 +1,67 @@
+"""Query counts of the remaining pages, pinned: a change that adds a query per row, or an
+unexpected one, fails here. (List, detail and rank pages are pinned beside their tests.)"""
+
+import pytest
+from django.core.cache import cache
+from django.urls import reverse
+
+from customers.models import ExportJob
+from loyalty_admin.roles import ADMINISTRATOR
+from ranks.models import RankRecalculation
+from tests.customers.factories import CustomerFactory, RankFactory
+
+pytestmark = pytest.mark.django_db
+
+# Every signed-in page: session, user, 2 permission lookups, the user menu's groups, and the
+# session save (savepoint, update, release).
+BASE = 8
+
+
+@pytest.fixture
+def client(staff_client):
+    cache.clear()
+    return staff_client(ADMINISTRATOR)
+
+
+def pinned(client, url, extra, django_assert_num_queries, grow=None):
+    client.get(url)  # warm caches that are meant to be warm (dashboard figures)
+    with django_assert_num_queries(BASE + extra):
+        assert client.get(url).status_code == 200
+    if grow:
+        grow()
+        with django_assert_num_queries(BASE + extra):
+            client.get(url)
+
+
+def test_dashboard(client, django_assert_num_queries):
+    # recent activity (customer and actor joined in)
+    CustomerFactory.create_batch(3)
+    pinned(client, reverse("dashboard"), 1, django_assert_num_queries,
+           grow=lambda: CustomerFactory.create_batch(5))  # fmt: skip
+
+
+def test_export_list(client, django_assert_num_queries):
+    # the jobs page, its count for the paginator
+    ExportJob.objects.create(columns=["email"])
+    pinned(client, reverse("customers:exports"), 2, django_assert_num_queries,
+           grow=lambda: [ExportJob.objects.create(columns=["email"]) for _ in range(5)])  # fmt: skip
+
+
+def test_export_detail(client, django_assert_num_queries):
+    job = ExportJob.objects.create(columns=["email"])
+    pinned(client, reverse("customers:export_detail", args=[job.pk]), 1, django_assert_num_queries)
+
+
+def test_customer_edit_form(client, django_assert_num_queries):
+    # the customer (with rank, store, referrer), custom fields, ranks and stores for the selects
+    customer = CustomerFactory(rank=RankFactory())
+    pinned(client, reverse("customers:update", args=[customer.pk]), 4, django_assert_num_queries)
+
+
+def test_rank_policy_page(client, django_assert_num_queries):
+    pinned(client, reverse("ranks:policy"), 1, django_assert_num_queries)
+
+
+def test_recalculation_page(client, django_assert_num_queries):
+    job = RankRecalculation.objects.create()
+    pinned(client, reverse("ranks:recalculation", args=[job.pk]), 1, django_assert_num_queries)
