@@ -49,7 +49,8 @@ def test_export_list(client, django_assert_num_queries):
 
 def test_export_detail(client, django_assert_num_queries):
     job = ExportJob.objects.create(columns=["email"])
-    pinned(client, reverse("customers:export_detail", args=[job.pk]), 1, django_assert_num_queries)
+    url = reverse("customers:export_detail", args=[job.pk])
+    pinned(client, url, 1, django_assert_num_queries)
 
 
 def test_customer_edit_form(client, django_assert_num_queries):
