@@ -65,7 +65,11 @@ def customer_detail(pk: int) -> Customer:
 def customer_tags(customer: Customer):
     from tags.models import CustomerTag
 
-    return CustomerTag.objects.filter(customer=customer).select_related("tag").order_by("tag__name")
+    return (
+        CustomerTag.objects.filter(customer=customer)
+        .select_related("tag", "assigned_by")
+        .order_by("tag__name")
+    )
 
 
 def customer_timeline(customer: Customer, limit: int = 100) -> list[dict]:

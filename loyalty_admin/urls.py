@@ -23,6 +23,7 @@ urlpatterns = [
     ),
     path("customers/", include("customers.urls")),
     path("ranks/", include("ranks.urls")),
+    path("tags/", include("tags.urls")),
     path("", include((public_urlpatterns, "customers_public"))),
     path("django-admin/", admin.site.urls),
 ]

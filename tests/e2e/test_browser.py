@@ -157,3 +157,20 @@ def test_edit_a_threshold_preview_the_impact_and_save(page, live_server):
     customer.refresh_from_db()
     assert customer.rank.code == "member"
     assert page.errors == []
+
+
+def test_add_and_remove_a_tag_on_the_customer_page(page, live_server):
+    TagFactory(name="VIP")
+    customer = CustomerFactory(first_name="Thu")
+    sign_in(page, live_server)
+    page.goto(f"{live_server.url}{customer.get_absolute_url()}")
+    picker = page.locator("#customer-tags .ts-control input")
+    picker.click()
+    picker.fill("vi")
+    page.locator(".ts-dropdown .option", has_text="VIP").click()
+    page.locator("#customer-tags").get_by_role("button", name="Add").click()
+    expect(page.get_by_role("button", name="Remove VIP")).to_be_visible()
+    page.get_by_role("button", name="Remove VIP").click()
+    expect(page.get_by_role("button", name="Remove VIP")).to_have_count(0)
+    assert not customer.tag_links.exists()
+    assert page.errors == []

@@ -7,7 +7,7 @@ from customers.models import ExportJob, SavedView
 from loyalty_admin.roles import ADMINISTRATOR, CUSTOMER_CARE, MARKETING, SALES
 from ranks.models import RankRecalculation
 from tests.conftest import make_staff
-from tests.customers.factories import CustomerFactory, RankFactory
+from tests.customers.factories import CustomerFactory, RankFactory, TagFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -52,6 +52,11 @@ DECISIONS = {
     "ranks:recalculation_retry": {ADMINISTRATOR},
     "ranks:override": {ADMINISTRATOR, CUSTOMER_CARE},
     "ranks:override_end": {ADMINISTRATOR, CUSTOMER_CARE},
+    "tags:list": EVERYONE,
+    "tags:create": {ADMINISTRATOR, MARKETING},
+    "tags:update": {ADMINISTRATOR, MARKETING},
+    "tags:delete": {ADMINISTRATOR, MARKETING},
+    "tags:customer_tags": EVERYONE,
 }
 # URLs that only take POST; GET must not change anything (405).
 POST_ONLY = {
@@ -67,6 +72,7 @@ POST_ONLY = {
     "ranks:recalculation_retry",
     "ranks:override",
     "ranks:override_end",
+    "tags:customer_tags",
 }
 
 
@@ -102,6 +108,7 @@ def objects(db):
         "rank": rank,
         "lower": lower,
         "recalculation": recalculation,
+        "tag": TagFactory(),
     }
 
 
@@ -124,8 +131,10 @@ def url_for(name, objects):
         args = [objects["rank"].pk]
     elif name.startswith("ranks:recalculation"):
         args = [objects["recalculation"].pk]
-    elif name.startswith("ranks:override"):
+    elif name.startswith("ranks:override") or name == "tags:customer_tags":
         args = [objects["customer"].pk]
+    elif name in {"tags:update", "tags:delete"}:
+        args = [objects["tag"].pk]
     elif name == "customers:options":
         args = ["tags"]
     elif name == "customers_public:reset_password":

@@ -1,0 +1,159 @@
+"""Writes about tags: the tag list, and manual assignment with provenance and history."""
+
+import logging
+
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import Count
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+
+from customers.models import Customer, CustomerEvent
+from customers.search_text import fold
+from tags.models import CustomerTag, Tag
+
+logger = logging.getLogger("loyalty.tags")
+COUNTS_KEY = "tags:counts"
+COUNTS_SECONDS = 300
+
+
+def customer_counts() -> dict[int, int]:
+    """Customers per tag, cached: one index-only GROUP BY over the assignments, at most every
+    five minutes, and dropped whenever assignments change through this module."""
+
+    def compute():
+        rows = CustomerTag.objects.order_by().values_list("tag").annotate(n=Count("pk"))
+        return dict(rows)
+
+    return cache.get_or_set(COUNTS_KEY, compute, COUNTS_SECONDS)
+
+
+def forget_counts() -> None:
+    cache.delete(COUNTS_KEY)
+
+
+def unique_slug(name: str, *, exclude_pk=None) -> str:
+    base = slugify(fold(name))[:80] or "tag"
+    slug, n = base, 1
+    while Tag.objects.filter(slug=slug).exclude(pk=exclude_pk).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+def check_name(name: str, *, exclude_pk=None) -> str:
+    name = " ".join((name or "").split())
+    if not name:
+        raise ValidationError({"name": _("Give the tag a name.")})
+    # Compared in Python: SQLite folds only ASCII case ("NHÀ" ≠ "nhà" there). A few hundred
+    # tags; PostgreSQL's unique index on lower(name) also guards against a race.
+    folded = name.casefold()
+    clash = next(
+        (
+            tag
+            for tag in Tag.objects.exclude(pk=exclude_pk).only("pk", "name")
+            if tag.name.casefold() == folded
+        ),
+        None,
+    )
+    if clash is not None:
+        raise ValidationError(
+            {"name": _("A tag named “%(name)s” already exists.") % {"name": clash.name}}
+        )
+    return name
+
+
+@transaction.atomic
+def save_tag(*, tag: Tag, actor) -> Tag:
+    tag.name = check_name(tag.name, exclude_pk=tag.pk)
+    if not tag.slug or Tag.objects.filter(slug=tag.slug).exclude(pk=tag.pk).exists():
+        tag.slug = unique_slug(tag.name, exclude_pk=tag.pk)
+    if tag.pk is None:
+        tag.created_by = actor
+    tag.save()
+    logger.info("tag %s saved by user %s", tag.pk, actor.pk if actor else None)
+    return tag
+
+
+@transaction.atomic
+def delete_tag(*, tag: Tag, actor) -> int:
+    """Delete a tag and its assignments; each customer's timeline records the removal."""
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""INSERT INTO {CustomerEvent._meta.db_table}
+                    (customer_id, kind, actor_id, message, changes, created_at)
+                SELECT customer_id, %s, %s, %s, %s, %s
+                FROM {CustomerTag._meta.db_table} WHERE tag_id = %s""",  # noqa: S608
+            [
+                CustomerEvent.Kind.TAGS.value,
+                actor.pk if actor else None,
+                _("Tag “%(name)s” deleted") % {"name": tag.name},
+                CustomerEvent._meta.get_field("changes").get_db_prep_value({}, connection),
+                now,
+                tag.pk,
+            ],
+        )
+        removed = cursor.rowcount
+    CustomerTag.objects.filter(tag=tag).delete()
+    tag.delete()
+    forget_counts()
+    logger.info(
+        "tag deleted by user %s; %s assignments removed", actor.pk if actor else None, removed
+    )
+    return removed
+
+
+def _refuse_automatic(tags) -> None:
+    automatic = [tag.name for tag in tags if tag.kind == Tag.Kind.AUTOMATIC]
+    if automatic:
+        raise ValidationError(
+            _(
+                "%(names)s is an automatic tag: its rule adds and removes it. Change the rule "
+                "instead."
+            )
+            % {"names": ", ".join(automatic)}
+        )
+
+
+@transaction.atomic
+def assign_manual(*, customer: Customer, tags, actor) -> list[Tag]:
+    """Add manual tags to one customer (idempotent); returns the tags actually added."""
+    tags = list(tags)
+    _refuse_automatic(tags)
+    have = set(CustomerTag.objects.filter(customer=customer).values_list("tag_id", flat=True))
+    new = sorted((tag for tag in tags if tag.pk not in have), key=lambda tag: tag.name.casefold())
+    CustomerTag.objects.bulk_create(
+        [
+            CustomerTag(
+                customer=customer, tag=tag, source=CustomerTag.Source.MANUAL, assigned_by=actor
+            )
+            for tag in new
+        ]
+    )
+    if new:
+        CustomerEvent.objects.create(
+            customer=customer,
+            kind=CustomerEvent.Kind.TAGS,
+            actor=actor,
+            message=_("Added %(names)s") % {"names": ", ".join(tag.name for tag in new)},
+        )
+        forget_counts()
+    return new
+
+
+@transaction.atomic
+def remove_manual(*, customer: Customer, tag: Tag, actor) -> bool:
+    _refuse_automatic([tag])
+    deleted, _rows = CustomerTag.objects.filter(customer=customer, tag=tag).delete()
+    if deleted:
+        CustomerEvent.objects.create(
+            customer=customer,
+            kind=CustomerEvent.Kind.TAGS,
+            actor=actor,
+            message=_("Removed %(name)s") % {"name": tag.name},
+        )
+        forget_counts()
+    return bool(deleted)

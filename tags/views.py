@@ -1,0 +1,136 @@
+"""Tag management: the tag list, add / edit / delete, and manual tags on a customer."""
+
+from django.contrib import messages
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.generic import TemplateView
+
+from customers.models import Customer
+from customers.selectors import customer_tags
+from tags import services
+from tags.forms import AssignTagsForm, TagForm, TagSearchForm
+from tags.models import CustomerTag, Tag
+
+
+class TagListView(PermissionRequiredMixin, TemplateView):
+    permission_required = "tags.view_tag"
+    raise_exception = True
+    template_name = "tags/tag_list.html"
+
+    def get_context_data(self, **kwargs):
+        form = TagSearchForm(self.request.GET)
+        form.is_valid()
+        query = form.cleaned_data.get("q", "") if form.is_valid() else ""
+        sort = form.cleaned_data.get("sort") or "name" if form.is_valid() else "name"
+        tags = Tag.objects.select_related("created_by")
+        if query:
+            tags = tags.filter(name__icontains=query) | tags.filter(description__icontains=query)
+        counts = services.customer_counts()
+        rows = [{"tag": tag, "customers": counts.get(tag.pk, 0)} for tag in tags]
+        if sort == "-customers":
+            rows.sort(key=lambda row: (-row["customers"], row["tag"].name.lower()))
+        elif sort == "-created_at":
+            rows.sort(key=lambda row: row["tag"].created_at, reverse=True)
+        elif sort == "kind":
+            rows.sort(key=lambda row: (row["tag"].kind, row["tag"].name.lower()))
+        else:
+            rows.sort(key=lambda row: row["tag"].name.lower())
+        return super().get_context_data(rows=rows, form=form, query=query, **kwargs)
+
+
+class _TagFormView(PermissionRequiredMixin, View):
+    raise_exception = True
+    template_name = "tags/tag_form.html"
+
+    def get_tag(self):
+        return Tag()
+
+    def get(self, request, *args, **kwargs):
+        tag = self.get_tag()
+        return render(
+            request, self.template_name, {"form": TagForm(instance=tag), "tag": tag.pk and tag}
+        )
+
+    def post(self, request, *args, **kwargs):
+        tag = self.get_tag()
+        form = TagForm(request.POST, instance=tag)
+        if form.is_valid():
+            try:
+                services.save_tag(tag=form.instance, actor=request.user)
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(request, _("Tag “%(name)s” saved.") % {"name": form.instance.name})
+                return redirect("tags:list")
+        return render(
+            request, self.template_name, {"form": form, "tag": tag.pk and tag}, status=400
+        )
+
+
+class TagCreateView(_TagFormView):
+    permission_required = "tags.add_tag"
+
+
+class TagUpdateView(_TagFormView):
+    permission_required = "tags.change_tag"
+
+    def get_tag(self):
+        return get_object_or_404(Tag, pk=self.kwargs["pk"])
+
+
+class TagDeleteView(PermissionRequiredMixin, View):
+    permission_required = "tags.delete_tag"
+    raise_exception = True
+
+    def get(self, request, pk):
+        tag = get_object_or_404(Tag, pk=pk)
+        count = CustomerTag.objects.filter(tag=tag).count()
+        return render(request, "tags/tag_confirm_delete.html", {"tag": tag, "count": count})
+
+    def post(self, request, pk):
+        tag = get_object_or_404(Tag, pk=pk)
+        removed = services.delete_tag(tag=tag, actor=request.user)
+        messages.success(
+            request,
+            _("Tag “%(name)s” deleted and removed from %(n)s customers.")
+            % {"name": tag.name, "n": f"{removed:,}"},
+        )
+        return redirect("tags:list")
+
+
+class CustomerTagsView(PermissionRequiredMixin, View):
+    """Add or remove manual tags on one customer; htmx gets the tag block back."""
+
+    permission_required = "tags.assign_tag"
+    raise_exception = True
+
+    def post(self, request, customer_pk):
+        customer = get_object_or_404(Customer, pk=customer_pk)
+        error = None
+        try:
+            if "remove" in request.POST:
+                tag = get_object_or_404(Tag, pk=request.POST["remove"])
+                services.remove_manual(customer=customer, tag=tag, actor=request.user)
+            else:
+                form = AssignTagsForm(request.POST)
+                if form.is_valid():
+                    services.assign_manual(
+                        customer=customer, tags=form.cleaned_data["tags"], actor=request.user
+                    )
+                else:
+                    error = _("Choose one or more tags.")
+        except ValidationError as problem:
+            error = " ".join(problem.messages)
+        if request.htmx:
+            return render(
+                request,
+                "tags/includes/customer_tags.html",
+                {"customer": customer, "tags": customer_tags(customer), "tag_error": error},
+                status=400 if error else 200,
+            )
+        if error:
+            messages.error(request, error)
+        return redirect(customer)
