@@ -104,8 +104,13 @@ class CustomerListView(PermissionRequiredMixin, FilterView):
 
     def _visible_columns(self, columns: list[str]) -> list[str]:
         user = self.request.user
-        if user.has_perm("customers.export_customer") or user.has_perm(
-            "customers.bulk_update_customer"
+        if any(
+            user.has_perm(permission)
+            for permission in (
+                "customers.export_customer",
+                "customers.bulk_update_customer",
+                "tags.assign_tag",
+            )
         ):
             columns = ["selection", *columns]
         return columns

@@ -157,3 +157,77 @@ def remove_manual(*, customer: Customer, tag: Tag, actor) -> bool:
         )
         forget_counts()
     return bool(deleted)
+
+
+def _bulk_setup(queryset, actor):
+    """What both bulk writers need: the time, the actor, the customers' id sub-query, the two
+    tables and an empty `changes` value for the timeline rows."""
+    sub_sql, sub_params = queryset.order_by().values("id").query.sql_with_params()
+    no_changes = CustomerEvent._meta.get_field("changes").get_db_prep_value({}, connection)
+    return (
+        timezone.now(),
+        actor.pk if actor else None,
+        sub_sql,
+        sub_params,
+        CustomerTag._meta.db_table,
+        CustomerEvent._meta.db_table,
+        no_changes,
+    )
+
+
+@transaction.atomic
+def bulk_assign(*, queryset, tags, actor, source=CustomerTag.Source.MANUAL) -> int:
+    """Add tags to every customer of `queryset`, set-based and idempotent (customers who have a
+    tag already are left alone); each customer's timeline records what was added. Returns the
+    number of assignments made."""
+    tags = list(tags)
+    if source == CustomerTag.Source.MANUAL:
+        _refuse_automatic(tags)
+    now, actor_id, sub_sql, sub_params, link, event, no_changes = _bulk_setup(queryset, actor)
+    added = 0
+    with connection.cursor() as cursor:
+        for tag in tags:
+            missing = (
+                f"FROM ({sub_sql}) picked WHERE NOT EXISTS (SELECT 1 FROM {link} t"  # noqa: S608
+                f" WHERE t.customer_id = picked.id AND t.tag_id = %s)"
+            )
+            cursor.execute(
+                f"INSERT INTO {event} (customer_id, kind, actor_id, message, changes, created_at)"
+                f" SELECT picked.id, %s, %s, %s, %s, %s {missing}",
+                [CustomerEvent.Kind.TAGS.value, actor_id,
+                 _("Added %(names)s") % {"names": tag.name}, no_changes, now,
+                 *sub_params, tag.pk],
+            )  # fmt: skip
+            cursor.execute(
+                f"INSERT INTO {link} (customer_id, tag_id, source, assigned_by_id, assigned_at)"
+                f" SELECT picked.id, %s, %s, %s, %s {missing}",
+                [tag.pk, source, actor_id, now, *sub_params, tag.pk],
+            )
+            added += cursor.rowcount
+    forget_counts()
+    logger.info("bulk tagging by user %s: %s assignments", actor_id, added)
+    return added
+
+
+@transaction.atomic
+def bulk_remove(*, queryset, tags, actor) -> int:
+    """Remove manual tags from every customer of `queryset` that has them; logged per customer."""
+    tags = list(tags)
+    _refuse_automatic(tags)
+    now, actor_id, sub_sql, sub_params, link, event, no_changes = _bulk_setup(queryset, actor)
+    removed = 0
+    with connection.cursor() as cursor:
+        for tag in tags:
+            having = f"tag_id = %s AND customer_id IN ({sub_sql})"
+            cursor.execute(
+                f"INSERT INTO {event} (customer_id, kind, actor_id, message, changes, created_at)"  # noqa: S608
+                f" SELECT customer_id, %s, %s, %s, %s, %s FROM {link} WHERE {having}",
+                [CustomerEvent.Kind.TAGS.value, actor_id,
+                 _("Removed %(name)s") % {"name": tag.name}, no_changes, now,
+                 tag.pk, *sub_params],
+            )  # fmt: skip
+            cursor.execute(f"DELETE FROM {link} WHERE {having}", [tag.pk, *sub_params])  # noqa: S608
+            removed += cursor.rowcount
+    forget_counts()
+    logger.info("bulk untagging by user %s: %s assignments", actor_id, removed)
+    return removed

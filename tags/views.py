@@ -1,18 +1,22 @@
 """Tag management: the tag list, add / edit / delete, and manual tags on a customer."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import TemplateView
 
 from customers.models import Customer
-from customers.selectors import customer_tags
+from customers.selectors import capped_count, customer_tags
 from tags import services
 from tags.forms import AssignTagsForm, TagForm, TagSearchForm
 from tags.models import CustomerTag, Tag
+from tags.tasks import bulk_tags_task
 
 
 class TagListView(PermissionRequiredMixin, TemplateView):
@@ -134,3 +138,60 @@ class CustomerTagsView(PermissionRequiredMixin, View):
         if error:
             messages.error(request, error)
         return redirect(customer)
+
+
+class BulkTagsView(PermissionRequiredMixin, View):
+    """Tag or untag the selected customers, or all matching the list's filter; confirm first."""
+
+    permission_required = "tags.assign_tag"
+    raise_exception = True
+
+    def post(self, request):
+        from customers.views import _bulk_target
+
+        back = f"{reverse('customers:list')}?{request.POST.get('query', '')}"
+        form = AssignTagsForm(request.POST)
+        action = "remove" if request.POST.get("tag_action") == "remove" else "add"
+        try:
+            query, ids, queryset = _bulk_target(request)
+            if not form.is_valid():
+                raise ValidationError(_("Choose one or more tags."))
+            tags = list(form.cleaned_data["tags"])
+            services._refuse_automatic(tags)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect(back)
+        if request.POST.get("confirmed") != "yes":
+            return render(
+                request,
+                "tags/bulk_confirm.html",
+                {
+                    "count": queryset.count(),
+                    "tags": tags,
+                    "action": action,
+                    "query": query,
+                    "ids": ids,
+                    "scope": request.POST.get("scope", "selected"),
+                },
+            )
+        if not ids and capped_count(queryset, settings.BULK_SYNC_ROW_LIMIT)[1]:
+            tag_ids = [tag.pk for tag in tags]
+            transaction.on_commit(
+                lambda: bulk_tags_task.enqueue(
+                    actor_id=request.user.pk, query_string=query, tag_ids=tag_ids, action=action
+                )
+            )
+            messages.info(
+                request,
+                _("Tagging runs in the background; each customer's timeline records it when done."),
+            )
+            return redirect(back)
+        names = ", ".join(tag.name for tag in tags)
+        if action == "remove":
+            changed = services.bulk_remove(queryset=queryset, tags=tags, actor=request.user)
+            text = _("Removed %(names)s: %(n)s assignments.")
+        else:
+            changed = services.bulk_assign(queryset=queryset, tags=tags, actor=request.user)
+            text = _("Added %(names)s: %(n)s new assignments (customers who had it are unchanged).")
+        messages.success(request, text % {"names": names, "n": f"{changed:,}"})
+        return redirect(back)

@@ -174,3 +174,24 @@ def test_add_and_remove_a_tag_on_the_customer_page(page, live_server):
     expect(page.get_by_role("button", name="Remove VIP")).to_have_count(0)
     assert not customer.tag_links.exists()
     assert page.errors == []
+
+
+def test_bulk_tag_a_filtered_list(page, live_server):
+    vip = TagFactory(name="VIP")
+    for name in ("Hà", "Hải"):
+        CustomerFactory(first_name=name, city="Huế")
+    CustomerFactory(first_name="Lâm", city="Vinh")
+    sign_in(page, live_server)
+    page.goto(f"{live_server.url}/customers/?city=Hu%E1%BA%BF")
+    expect(page.get_by_test_id("result-count")).to_have_text("2 customers")
+    page.select_option("select[name=scope]", "all")
+    picker = page.locator(".bulk-tags .ts-control input")
+    picker.click()
+    picker.fill("vi")
+    page.locator(".ts-dropdown .option", has_text="VIP").click()
+    page.get_by_role("button", name="Tag…", exact=True).click()
+    expect(page.get_by_test_id("bulk-tags-question")).to_have_text("Add these tags to 2 customers?")
+    page.get_by_role("button", name="Add tags").click()
+    expect(page.get_by_text("Added VIP: 2 new assignments")).to_be_visible()
+    assert sorted(vip.customer_links.values_list("customer__city", flat=True)) == ["Huế", "Huế"]
+    assert page.errors == []

@@ -57,6 +57,7 @@ DECISIONS = {
     "tags:update": {ADMINISTRATOR, MARKETING},
     "tags:delete": {ADMINISTRATOR, MARKETING},
     "tags:customer_tags": EVERYONE,
+    "tags:bulk": EVERYONE,
 }
 # URLs that only take POST; GET must not change anything (405).
 POST_ONLY = {
@@ -73,6 +74,7 @@ POST_ONLY = {
     "ranks:override",
     "ranks:override_end",
     "tags:customer_tags",
+    "tags:bulk",
 }
 
 

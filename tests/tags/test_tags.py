@@ -128,3 +128,75 @@ def test_counts_refresh_after_a_change(staff_client):
     customer = CustomerFactory()
     client.post(reverse("tags:customer_tags", args=[customer.pk]), {"tags": [tag.pk]})
     assert f'?tags_any={tag.pk}">1</a>' in client.get(reverse("tags:list")).content.decode()
+
+
+def bulk(client, **data):
+    return client.post(reverse("tags:bulk"), {"confirmed": "yes", **data}, follow=True)
+
+
+def test_bulk_tag_all_matching_is_set_based_idempotent_and_logged(staff_client):
+    client = staff_client(MARKETING)
+    vip = TagFactory(name="VIP")
+    hue = CustomerFactory.create_batch(3, city="Huế")
+    already = hue[0]
+    CustomerTagFactory(customer=already, tag=vip, source="import")
+    other = CustomerFactory(city="Vinh")
+    page = client.post(
+        reverse("tags:bulk"), {"query": "city=Huế", "scope": "all", "tags": [vip.pk]}
+    ).content.decode()
+    assert "Add these tags to 3 customers?" in page  # confirmation first, nothing done yet
+    assert CustomerTag.objects.filter(tag=vip).count() == 1
+    response = bulk(client, query="city=Huế", scope="all", tags=[vip.pk], tag_action="add")
+    assert "Added VIP: 2 new assignments" in response.content.decode()
+    response = bulk(client, query="city=Huế", scope="all", tags=[vip.pk], tag_action="add")
+    assert "Added VIP: 0 new assignments" in response.content.decode()  # tagging twice: no change
+    tagged = CustomerTag.objects.filter(tag=vip)
+    assert sorted(tagged.values_list("customer_id", flat=True)) == sorted(c.pk for c in hue)
+    assert tagged.get(customer=already).source == "import"  # provenance kept
+    assert tagged.filter(source="manual", assigned_by__username="marketing").count() == 2
+    assert not other.tag_links.exists()
+    events = CustomerEvent.objects.filter(kind="tags", message="Added VIP")
+    assert events.count() == 2 and not events.filter(customer=already).exists()
+
+
+def test_bulk_tag_selected_rows_and_untag(staff_client):
+    client = staff_client(CUSTOMER_CARE)
+    vip, student = TagFactory(name="VIP"), TagFactory(name="Student")
+    picked, skipped = CustomerFactory(), CustomerFactory()
+    bulk(client, query="", scope="selected", ids=[picked.pk], tags=[vip.pk, student.pk])
+    assert set(picked.tag_links.values_list("tag__name", flat=True)) == {"VIP", "Student"}
+    assert not skipped.tag_links.exists()
+    response = bulk(
+        client, query="", scope="selected", ids=[picked.pk], tags=[vip.pk], tag_action="remove"
+    )
+    assert "Removed VIP: 1 assignments." in response.content.decode()
+    assert list(picked.tag_links.values_list("tag__name", flat=True)) == ["Student"]
+    assert CustomerEvent.objects.filter(customer=picked, message="Removed VIP").exists()
+
+
+def test_bulk_tagging_explains_what_is_missing_or_refused(staff_client):
+    client = staff_client(SALES)
+    auto = TagFactory(name="App user", kind="automatic", rule="app_days=30")
+    customer = CustomerFactory()
+    response = bulk(client, query="", scope="selected", ids=[customer.pk])
+    assert "Choose one or more tags." in response.content.decode()
+    response = bulk(client, query="", scope="selected", tags=[auto.pk])
+    assert "Select at least one customer" in response.content.decode()
+    response = bulk(client, query="", scope="selected", ids=[customer.pk], tags=[auto.pk])
+    assert "App user is an automatic tag" in response.content.decode()
+    assert not CustomerTag.objects.exists()
+
+
+def test_bulk_tagging_many_customers_runs_in_the_background(
+    staff_client, settings, django_capture_on_commit_callbacks
+):
+    settings.BULK_SYNC_ROW_LIMIT = 2
+    client = staff_client(ADMINISTRATOR)
+    vip = TagFactory(name="VIP")
+    CustomerFactory.create_batch(3, city="Huế")
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = bulk(client, query="city=Huế", scope="all", tags=[vip.pk], tag_action="add")
+    assert "Tagging runs in the background" in response.content.decode()
+    assert not CustomerTag.objects.exists()
+    callbacks[0]()
+    assert CustomerTag.objects.filter(tag=vip).count() == 3

@@ -1,0 +1,19 @@
+"""Background tasks for tags (run by `manage.py db_worker`)."""
+
+from django.contrib.auth import get_user_model
+from django.tasks import task
+
+from customers.selectors import customers_matching
+from tags import services
+from tags.models import Tag
+
+
+@task()
+def bulk_tags_task(*, actor_id: int, query_string: str, tag_ids: list[int], action: str) -> int:
+    """Tag or untag every customer a list filter selects: too many to do inside a request."""
+    actor = get_user_model().objects.filter(pk=actor_id).first()
+    queryset = customers_matching(query_string)
+    tags = Tag.objects.filter(pk__in=tag_ids)
+    if action == "remove":
+        return services.bulk_remove(queryset=queryset, tags=tags, actor=actor)
+    return services.bulk_assign(queryset=queryset, tags=tags, actor=actor)
