@@ -94,6 +94,23 @@ class CustomerFilterSet(filters.FilterSet):
     points = _number_range("points_balance", _("Points balance"))
     spent = _number_range("total_spent", _("Total spent"))
     last_access = _date_range("last_access_at", _("Last access"))
+    # Behaviour (the built-in automatic-tag rules use these).
+    followed_oa = filters.BooleanFilter(
+        label=_("Follows the official account"),
+        method="filter_followed_oa",
+        # An empty choice, not "unknown": an unused criterion stays out of the address.
+        widget=forms.Select(choices=[("", "—"), ("true", _("Yes")), ("false", _("No"))]),
+    )
+    app_used_days = filters.NumberFilter(
+        label=_("Used the app in the last … days"), method="filter_app_used_days", min_value=1
+    )
+    purchased_days = filters.NumberFilter(
+        label=_("Purchased in the last … days"), method="filter_purchased_days", min_value=1
+    )
+    orders_min = filters.NumberFilter(
+        label=_("Purchased at least … times"), field_name="order_count", lookup_expr="gte",
+        min_value=1,
+    )  # fmt: skip
     tags_any = filters.ModelMultipleChoiceFilter(
         label=_("Has any of the tags"),
         queryset=Tag.objects.all(),
@@ -201,6 +218,15 @@ class CustomerFilterSet(filters.FilterSet):
 
     def filter_old_member_id(self, queryset, name, value):
         return queryset.filter(old_member_id__iexact=value.strip())
+
+    def filter_followed_oa(self, queryset, name, value):
+        return queryset.filter(followed_oa_at__isnull=not value)
+
+    def filter_app_used_days(self, queryset, name, value):
+        return queryset.filter(app_last_seen_at__gte=timezone.now() - timedelta(days=int(value)))
+
+    def filter_purchased_days(self, queryset, name, value):
+        return queryset.filter(last_order_at__gte=timezone.now() - timedelta(days=int(value)))
 
     def filter_city(self, queryset, name, value):
         return queryset.filter(city__iexact=value.strip())

@@ -153,6 +153,13 @@ class CustomerListView(PermissionRequiredMixin, FilterView):
         context["query"] = _query_without_page(self.request)
         context["archived"] = bool(filterset.form.cleaned_data.get("archived")) if valid else False
         context["rank_preview"] = filterset.form.cleaned_data.get("rank_preview") if valid else ""
+        rule_for = self.request.GET.get("rule_for", "")
+        context["rule_tag"] = (
+            Tag.objects.filter(pk=rule_for, kind=Tag.Kind.AUTOMATIC).first()
+            if rule_for.isdigit() and self.request.user.has_perm("tags.change_tag")
+            else None
+        )
+        context["query_without_rule_for"] = _query_without_page(self.request, "rule_for")
         context["rank_preview_direction"] = (context["rank_preview"] or "").rpartition("-")[2]
         if valid:
             ordering, sort = ordering_for(self.request.GET.get("sort", ""))
@@ -184,7 +191,7 @@ class CustomerListView(PermissionRequiredMixin, FilterView):
         context["more_filters_used"] = any(
             value not in ("", None)
             for key, values in self.request.GET.lists()
-            if key not in {"q", "sort", "archived", "rank_preview", *PAGE_PARAMS}
+            if key not in {"q", "sort", "archived", "rank_preview", "rule_for", *PAGE_PARAMS}
             for value in values
         )
         return context

@@ -27,6 +27,9 @@ class Tag(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    rule_applied_at = models.DateTimeField(_("rule last applied"), null=True, blank=True)
+    rule_added = models.PositiveIntegerField(_("added by the last run"), default=0)
+    rule_removed = models.PositiveIntegerField(_("removed by the last run"), default=0)
 
     class Meta:
         ordering = ["name"]

@@ -9,6 +9,7 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from customers.models import Customer, CustomerEvent
 from customers.search_text import fold
@@ -231,3 +232,84 @@ def bulk_remove(*, queryset, tags, actor) -> int:
     forget_counts()
     logger.info("bulk untagging by user %s: %s assignments", actor_id, removed)
     return removed
+
+
+# --- Automatic tags ----------------------------------------------------------------------------
+
+BUILT_IN_RULES = [
+    ("followed_oa=true", _lazy("Followed the official account")),
+    ("app_used_days=30", _lazy("Used the app in the last 30 days")),
+    ("purchased_days=30", _lazy("Purchased in the last 30 days")),
+    ("orders_min=5", _lazy("Purchased at least 5 times")),
+    ("reward=any", _lazy("Redeemed a reward")),
+]
+
+
+def check_rule(rule: str) -> str:
+    """A rule is a customer-list query string; refuse one the list would call invalid."""
+    from customers.selectors import customer_filterset, customers_matching
+
+    rule = (rule or "").strip().lstrip("?")
+    if not rule:
+        raise ValidationError({"rule": _("An automatic tag needs a rule.")})
+    try:
+        customers_matching(rule)
+    except ValidationError as error:
+        raise ValidationError(
+            {
+                "rule": _("This rule is not a valid customer filter: %(why)s")
+                % {"why": " ".join(error.messages)}
+            }
+        ) from None
+    if not customer_filterset(rule).is_filtered:
+        raise ValidationError({"rule": _("This rule selects every customer; narrow it down.")})
+    return rule
+
+
+def apply_rule(tag: Tag, *, actor=None) -> tuple[int, int]:
+    """Bring an automatic tag in line with its rule: add it to customers who now match, remove
+    it (where the rule put it) from those who no longer do. One transaction; returns
+    (added, removed)."""
+    from customers.selectors import customers_matching
+
+    if tag.kind != Tag.Kind.AUTOMATIC:
+        raise ValidationError(_("“%(name)s” is a manual tag.") % {"name": tag.name})
+    with transaction.atomic():
+        matching = customers_matching(tag.rule)
+        added = bulk_assign(
+            queryset=matching, tags=[tag], actor=actor, source=CustomerTag.Source.RULE
+        )
+        gone = Customer.objects.filter(
+            tag_links__tag=tag, tag_links__source=CustomerTag.Source.RULE
+        ).exclude(pk__in=matching.order_by().values("pk"))
+        removed = _remove_rule_links(tag, gone, actor)
+        Tag.objects.filter(pk=tag.pk).update(
+            rule_applied_at=timezone.now(), rule_added=added, rule_removed=removed
+        )
+    logger.info("rule of tag %s applied: %s added, %s removed", tag.pk, added, removed)
+    return added, removed
+
+
+def _remove_rule_links(tag: Tag, customers, actor) -> int:
+    now, actor_id, sub_sql, sub_params, link, event, no_changes = _bulk_setup(customers, actor)
+    having = f"tag_id = %s AND source = %s AND customer_id IN ({sub_sql})"
+    params = [tag.pk, CustomerTag.Source.RULE.value, *sub_params]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {event} (customer_id, kind, actor_id, message, changes, created_at)"  # noqa: S608
+            f" SELECT customer_id, %s, %s, %s, %s, %s FROM {link} WHERE {having}",
+            [CustomerEvent.Kind.TAGS.value, actor_id,
+             _("Removed %(name)s (rule no longer matches)") % {"name": tag.name}, no_changes, now,
+             *params],
+        )  # fmt: skip
+        cursor.execute(f"DELETE FROM {link} WHERE {having}", params)  # noqa: S608
+        removed = cursor.rowcount
+    forget_counts()
+    return removed
+
+
+def apply_all_rules(*, actor=None) -> dict[str, tuple[int, int]]:
+    return {
+        tag.name: apply_rule(tag, actor=actor)
+        for tag in Tag.objects.filter(kind=Tag.Kind.AUTOMATIC).order_by("name")
+    }

@@ -16,7 +16,7 @@ from customers.selectors import capped_count, customer_tags
 from tags import services
 from tags.forms import AssignTagsForm, TagForm, TagSearchForm
 from tags.models import CustomerTag, Tag
-from tags.tasks import bulk_tags_task
+from tags.tasks import apply_rules_task, bulk_tags_task
 
 
 class TagListView(PermissionRequiredMixin, TemplateView):
@@ -68,10 +68,58 @@ class _TagFormView(PermissionRequiredMixin, View):
                 form.add_error(None, error)
             else:
                 messages.success(request, _("Tag “%(name)s” saved.") % {"name": form.instance.name})
+                if form.instance.kind == Tag.Kind.AUTOMATIC:
+                    _apply_in_background(request, [form.instance.pk])
                 return redirect("tags:list")
         return render(
             request, self.template_name, {"form": form, "tag": tag.pk and tag}, status=400
         )
+
+
+def _apply_in_background(request, tag_ids=None) -> None:
+    actor_id = request.user.pk
+    transaction.on_commit(lambda: apply_rules_task.enqueue(actor_id=actor_id, tag_ids=tag_ids))
+    messages.info(
+        request,
+        _("The rules are being applied in the background; the list shows the counts when done."),
+    )
+
+
+class ApplyRulesView(PermissionRequiredMixin, View):
+    permission_required = "tags.change_tag"
+    raise_exception = True
+
+    def post(self, request):
+        _apply_in_background(request)
+        return redirect("tags:list")
+
+
+class RuleFromFilterView(PermissionRequiredMixin, View):
+    """Save the customer list's current filter as an automatic tag's rule (new or existing)."""
+
+    permission_required = "tags.add_tag"
+    raise_exception = True
+
+    def post(self, request):
+        query = request.POST.get("query", "")
+        back = f"{reverse('customers:list')}?{query}"
+        existing = request.POST.get("tag", "")
+        try:
+            rule = services.check_rule(query)
+            if existing.isdigit():
+                tag = get_object_or_404(Tag, pk=existing, kind=Tag.Kind.AUTOMATIC)
+                tag.rule = rule
+            else:
+                tag = Tag(name=request.POST.get("name", ""), kind=Tag.Kind.AUTOMATIC, rule=rule)
+            services.save_tag(tag=tag, actor=request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect(back)
+        messages.success(
+            request, _("The filter is now the rule of “%(name)s”.") % {"name": tag.name}
+        )
+        _apply_in_background(request, [tag.pk])
+        return redirect(back)
 
 
 class TagCreateView(_TagFormView):

@@ -73,6 +73,18 @@
     });
   }
 
+  // Forms outside the live results (save a view, save as a tag) carry the filter in a hidden
+  // "query" field; the filter may have changed since the page loaded, so take it from the
+  // address bar (htmx keeps it current) when the form is sent.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.hasAttribute || !form.hasAttribute("data-keep-query")) return;
+    var params = new URLSearchParams(window.location.search);
+    ["page", "after", "before", "rule_for"].forEach(function (name) { params.delete(name); });
+    var field = form.querySelector("input[name=query]");
+    if (field) field.value = params.toString();
+  });
+
   function init(root) {
     initCharts(root);
     initPickers(root);

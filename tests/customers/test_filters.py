@@ -1,8 +1,10 @@
 """Every criterion of the CustomerFilterSet (DESIGN.md §4)."""
 
 import datetime
+import datetime as dt
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from customers.models import Customer
@@ -218,3 +220,20 @@ def test_is_filtered_ignores_empty_criteria(query, filtered):
     filterset = customer_filterset(query)
     assert filterset.is_valid()
     assert filterset.is_filtered is filtered
+
+
+@time_machine.travel(dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC), tick=False)
+def test_behaviour_criteria():
+    now = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
+    fan = CustomerFactory(followed_oa_at=now - dt.timedelta(days=400))
+    app = CustomerFactory(app_last_seen_at=now - dt.timedelta(days=29))
+    stale_app = CustomerFactory(app_last_seen_at=now - dt.timedelta(days=31))
+    buyer = CustomerFactory(last_order_at=now - dt.timedelta(days=3), order_count=6)
+    once = CustomerFactory(last_order_at=now - dt.timedelta(days=90), order_count=1)
+    assert matching("followed_oa=true") == {fan.pk}
+    assert fan.pk not in matching("followed_oa=false")
+    assert matching("app_used_days=30") == {app.pk}
+    assert stale_app.pk in matching("app_used_days=31")
+    assert matching("purchased_days=30") == {buyer.pk}
+    assert matching("orders_min=5") == {buyer.pk}
+    assert matching("orders_min=1") == {buyer.pk, once.pk}

@@ -58,6 +58,8 @@ DECISIONS = {
     "tags:delete": {ADMINISTRATOR, MARKETING},
     "tags:customer_tags": EVERYONE,
     "tags:bulk": EVERYONE,
+    "tags:apply_rules": {ADMINISTRATOR, MARKETING},
+    "tags:from_filter": {ADMINISTRATOR, MARKETING},
 }
 # URLs that only take POST; GET must not change anything (405).
 POST_ONLY = {
@@ -75,6 +77,8 @@ POST_ONLY = {
     "ranks:override_end",
     "tags:customer_tags",
     "tags:bulk",
+    "tags:apply_rules",
+    "tags:from_filter",
 }
 
 
