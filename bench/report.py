@@ -120,9 +120,9 @@ def render_markdown(result: dict) -> str:
     if result.get("ranks"):
         lines += [
             "",
-            "### Ranks (set-based SQL in one transaction; each run rolled back)",
+            "### Ranks and automatic tags (set-based SQL in one transaction; each run rolled back)",
             "",
-            "Target: every customer's rank recalculated in seconds at 1M.",
+            "Target: every customer's rank recalculated, or a tag rule applied, in seconds at 1M.",
             "",
             "| work | p50 | runs | outcome |",
             "|---|---|---|---|",

@@ -220,7 +220,28 @@ def measure_rank_work(repeat: int = 3) -> list[dict]:
             simulation.append(time.perf_counter() - started)
             details["simulate"] = {"up": outcome.counts["up"], "down": outcome.counts["down"]}
             transaction.set_rollback(True)
+    tag_rule = []
+    for _ in range(repeat):
+        with transaction.atomic():
+            from tags.models import Tag
+            from tags.services import apply_rule
+
+            tag = Tag.objects.create(
+                name="Bench: bought in the last 90 days", slug="bench-rule", kind="automatic",
+                rule="purchased_days=90",
+            )  # fmt: skip
+            started = time.perf_counter()
+            added, removed = apply_rule(tag)
+            tag_rule.append(time.perf_counter() - started)
+            details["tag_rule"] = {"added": added, "removed": removed}
+            transaction.set_rollback(True)
     return [
+        {
+            "key": "tag_rule",
+            "title": "Automatic tag applied to every customer (bought in 90 days)",
+            **summarise(tag_rule),
+            "detail": details["tag_rule"],
+        },
         {
             "key": "placement",
             "title": "Rank recalculation, every customer (first placement)",

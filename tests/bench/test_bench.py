@@ -51,6 +51,7 @@ def test_bench_seeds_measures_and_reports(tmp_path, capsys):
     assert all(export["rows"] == 300 for export in result["exports"])
     ranks = {row["key"]: row for row in result["ranks"]}
     assert ranks["recalculate"]["p50_ms"] > 0 and ranks["simulate"]["p50_ms"] > 0
+    assert ranks["tag_rule"]["detail"]["added"] > 0
     assert Customer.objects.filter(rank__isnull=True).count() == 0  # rolled back, as seeded
     markdown = (tmp_path / "latest.md").read_text()
     assert "| No filter (first page) |" in markdown and "stock admin" in markdown
