@@ -93,6 +93,29 @@ def record_event(
     )
 
 
+def record_events(
+    *,
+    customers_sql: str,
+    params: list,
+    kind: str,
+    actor=None,
+    message: str = "",
+    changes: dict | None = None,
+    now=None,
+) -> int:
+    """`record_event` for many customers in one INSERT … SELECT: `customers_sql` is a query
+    returning one column, the customer ids. Returns the number of events written."""
+    event_table = CustomerEvent._meta.db_table
+    prepared = CustomerEvent._meta.get_field("changes").get_db_prep_value(changes or {}, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {event_table} (customer_id, kind, actor_id, message, changes,"  # noqa: S608
+            f" created_at) SELECT picked.*, %s, %s, %s, %s, %s FROM ({customers_sql}) AS picked",
+            [kind, actor.pk if actor else None, message, prepared, now or timezone.now(), *params],
+        )
+        return cursor.rowcount
+
+
 @transaction.atomic
 def customer_create(*, data: dict, actor=None) -> Customer:
     """Create a customer from cleaned form data, with a member number and the default rank."""
@@ -320,29 +343,21 @@ def bulk_set_status(*, queryset, status: str, actor) -> int:
         raise ValidationError(_("Unknown status “%(status)s”."), params={"status": status})
     label = str(Customer.Status(status).label)
     ids = queryset.order_by().exclude(status=status).values("id")
-    event_table = CustomerEvent._meta.db_table
     now = timezone.now()
     status_field = str(Customer._meta.get_field("status").verbose_name)
-    with connection.cursor() as cursor:
-        for old in Customer.Status:
-            if old.value == status:
-                continue
-            sub_sql, sub_params = ids.filter(status=old.value).query.sql_with_params()
-            changes = CustomerEvent._meta.get_field("changes").get_db_prep_value(
-                {status_field: [str(old.label), label]}, connection
-            )
-            cursor.execute(
-                f"INSERT INTO {event_table} (customer_id, kind, actor_id, message, changes,"  # noqa: S608
-                f" created_at) SELECT id, %s, %s, %s, %s, %s FROM ({sub_sql}) AS picked",
-                (
-                    CustomerEvent.Kind.STATUS.value,
-                    actor.pk if actor else None,
-                    _("Bulk status change"),
-                    changes,
-                    now,
-                    *sub_params,
-                ),
-            )
+    for old in Customer.Status:
+        if old.value == status:
+            continue
+        sub_sql, sub_params = ids.filter(status=old.value).query.sql_with_params()
+        record_events(
+            customers_sql=sub_sql,
+            params=list(sub_params),
+            kind=CustomerEvent.Kind.STATUS,
+            actor=actor,
+            message=_("Bulk status change"),
+            changes={status_field: [str(old.label), label]},
+            now=now,
+        )
     changed = Customer.objects.filter(pk__in=ids).update(status=status, updated_at=now)
     logger.info(
         "bulk status %s on %s customers by user %s", status, changed, actor.pk if actor else None

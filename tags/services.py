@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _lazy
 
 from customers.models import Customer, CustomerEvent
 from customers.search_text import fold
+from customers.services import record_event, record_events
 from tags.models import CustomerTag, Tag
 
 logger = logging.getLogger("loyalty.tags")
@@ -81,33 +82,15 @@ def save_tag(*, tag: Tag, actor) -> Tag:
 @transaction.atomic
 def delete_tag(*, tag: Tag, actor) -> int:
     """Delete a tag and its assignments; each customer's timeline records the removal."""
-    now = timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""INSERT INTO {CustomerEvent._meta.db_table}
-                    (customer_id, kind, actor_id, message, changes, created_at)
-                SELECT customer_id, %s, %s, %s, %s, %s
-                FROM {CustomerTag._meta.db_table} WHERE tag_id = %s""",  # noqa: S608
-            [
-                CustomerEvent.Kind.TAGS.value,
-                actor.pk if actor else None,
-                _("Tag “%(name)s” deleted") % {"name": tag.name},
-                CustomerEvent._meta.get_field("changes").get_db_prep_value({}, connection),
-                now,
-                tag.pk,
-            ],
-        )
-        removed = cursor.rowcount
-    CustomerTag.objects.filter(tag=tag).delete()
+    removed = _remove_links(tag, actor, _("Tag “%(name)s” deleted") % {"name": tag.name})
     tag.delete()
-    forget_counts()
     logger.info(
         "tag deleted by user %s; %s assignments removed", actor.pk if actor else None, removed
     )
     return removed
 
 
-def _refuse_automatic(tags) -> None:
+def refuse_automatic(tags) -> None:
     automatic = [tag.name for tag in tags if tag.kind == Tag.Kind.AUTOMATIC]
     if automatic:
         raise ValidationError(
@@ -123,7 +106,7 @@ def _refuse_automatic(tags) -> None:
 def assign_manual(*, customer: Customer, tags, actor) -> list[Tag]:
     """Add manual tags to one customer (idempotent); returns the tags actually added."""
     tags = list(tags)
-    _refuse_automatic(tags)
+    refuse_automatic(tags)
     have = set(CustomerTag.objects.filter(customer=customer).values_list("tag_id", flat=True))
     new = sorted((tag for tag in tags if tag.pk not in have), key=lambda tag: tag.name.casefold())
     CustomerTag.objects.bulk_create(
@@ -135,7 +118,7 @@ def assign_manual(*, customer: Customer, tags, actor) -> list[Tag]:
         ]
     )
     if new:
-        CustomerEvent.objects.create(
+        record_event(
             customer=customer,
             kind=CustomerEvent.Kind.TAGS,
             actor=actor,
@@ -147,10 +130,10 @@ def assign_manual(*, customer: Customer, tags, actor) -> list[Tag]:
 
 @transaction.atomic
 def remove_manual(*, customer: Customer, tag: Tag, actor) -> bool:
-    _refuse_automatic([tag])
+    refuse_automatic([tag])
     deleted, _rows = CustomerTag.objects.filter(customer=customer, tag=tag).delete()
     if deleted:
-        CustomerEvent.objects.create(
+        record_event(
             customer=customer,
             kind=CustomerEvent.Kind.TAGS,
             actor=actor,
@@ -160,20 +143,9 @@ def remove_manual(*, customer: Customer, tag: Tag, actor) -> bool:
     return bool(deleted)
 
 
-def _bulk_setup(queryset, actor):
-    """What both bulk writers need: the time, the actor, the customers' id sub-query, the two
-    tables and an empty `changes` value for the timeline rows."""
-    sub_sql, sub_params = queryset.order_by().values("id").query.sql_with_params()
-    no_changes = CustomerEvent._meta.get_field("changes").get_db_prep_value({}, connection)
-    return (
-        timezone.now(),
-        actor.pk if actor else None,
-        sub_sql,
-        sub_params,
-        CustomerTag._meta.db_table,
-        CustomerEvent._meta.db_table,
-        no_changes,
-    )
+def _ids_sql(queryset) -> tuple[str, list]:
+    sql, params = queryset.order_by().values("id").query.sql_with_params()
+    return sql, list(params)
 
 
 @transaction.atomic
@@ -183,25 +155,27 @@ def bulk_assign(*, queryset, tags, actor, source=CustomerTag.Source.MANUAL) -> i
     number of assignments made."""
     tags = list(tags)
     if source == CustomerTag.Source.MANUAL:
-        _refuse_automatic(tags)
-    now, actor_id, sub_sql, sub_params, link, event, no_changes = _bulk_setup(queryset, actor)
-    added = 0
+        refuse_automatic(tags)
+    now, actor_id, added = timezone.now(), actor.pk if actor else None, 0
+    sub_sql, sub_params = _ids_sql(queryset)
+    link = CustomerTag._meta.db_table
+    missing = (
+        f"SELECT picked.id FROM ({sub_sql}) picked WHERE NOT EXISTS (SELECT 1 FROM {link} t"  # noqa: S608
+        f" WHERE t.customer_id = picked.id AND t.tag_id = %s)"
+    )
     with connection.cursor() as cursor:
         for tag in tags:
-            missing = (
-                f"FROM ({sub_sql}) picked WHERE NOT EXISTS (SELECT 1 FROM {link} t"  # noqa: S608
-                f" WHERE t.customer_id = picked.id AND t.tag_id = %s)"
+            record_events(
+                customers_sql=missing,
+                params=[*sub_params, tag.pk],
+                kind=CustomerEvent.Kind.TAGS,
+                actor=actor,
+                message=_("Added %(names)s") % {"names": tag.name},
+                now=now,
             )
             cursor.execute(
-                f"INSERT INTO {event} (customer_id, kind, actor_id, message, changes, created_at)"
-                f" SELECT picked.id, %s, %s, %s, %s, %s {missing}",
-                [CustomerEvent.Kind.TAGS.value, actor_id,
-                 _("Added %(names)s") % {"names": tag.name}, no_changes, now,
-                 *sub_params, tag.pk],
-            )  # fmt: skip
-            cursor.execute(
-                f"INSERT INTO {link} (customer_id, tag_id, source, assigned_by_id, assigned_at)"
-                f" SELECT picked.id, %s, %s, %s, %s {missing}",
+                f"INSERT INTO {link} (customer_id, tag_id, source, assigned_by_id, assigned_at)"  # noqa: S608
+                f" SELECT picked.*, %s, %s, %s, %s FROM ({missing}) picked",
                 [tag.pk, source, actor_id, now, *sub_params, tag.pk],
             )
             added += cursor.rowcount
@@ -210,27 +184,40 @@ def bulk_assign(*, queryset, tags, actor, source=CustomerTag.Source.MANUAL) -> i
     return added
 
 
+def _remove_links(tag: Tag, actor, message: str, *, queryset=None, source=None) -> int:
+    """Remove `tag` from the customers of `queryset` (all when None), only assignments from
+    `source` when given; one timeline entry per customer. Returns the number removed."""
+    link = CustomerTag._meta.db_table
+    where, params = "tag_id = %s", [tag.pk]
+    if source is not None:
+        where, params = f"{where} AND source = %s", [*params, source]
+    if queryset is not None:
+        sub_sql, sub_params = _ids_sql(queryset)
+        where, params = f"{where} AND customer_id IN ({sub_sql})", [*params, *sub_params]
+    record_events(
+        customers_sql=f"SELECT customer_id FROM {link} WHERE {where}",  # noqa: S608
+        params=params,
+        kind=CustomerEvent.Kind.TAGS,
+        actor=actor,
+        message=message,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {link} WHERE {where}", params)  # noqa: S608
+        removed = cursor.rowcount
+    forget_counts()
+    return removed
+
+
 @transaction.atomic
 def bulk_remove(*, queryset, tags, actor) -> int:
     """Remove manual tags from every customer of `queryset` that has them; logged per customer."""
     tags = list(tags)
-    _refuse_automatic(tags)
-    now, actor_id, sub_sql, sub_params, link, event, no_changes = _bulk_setup(queryset, actor)
-    removed = 0
-    with connection.cursor() as cursor:
-        for tag in tags:
-            having = f"tag_id = %s AND customer_id IN ({sub_sql})"
-            cursor.execute(
-                f"INSERT INTO {event} (customer_id, kind, actor_id, message, changes, created_at)"  # noqa: S608
-                f" SELECT customer_id, %s, %s, %s, %s, %s FROM {link} WHERE {having}",
-                [CustomerEvent.Kind.TAGS.value, actor_id,
-                 _("Removed %(name)s") % {"name": tag.name}, no_changes, now,
-                 tag.pk, *sub_params],
-            )  # fmt: skip
-            cursor.execute(f"DELETE FROM {link} WHERE {having}", [tag.pk, *sub_params])  # noqa: S608
-            removed += cursor.rowcount
-    forget_counts()
-    logger.info("bulk untagging by user %s: %s assignments", actor_id, removed)
+    refuse_automatic(tags)
+    removed = sum(
+        _remove_links(tag, actor, _("Removed %(name)s") % {"name": tag.name}, queryset=queryset)
+        for tag in tags
+    )
+    logger.info("bulk untagging by user %s: %s assignments", actor.pk if actor else None, removed)
     return removed
 
 
@@ -282,7 +269,13 @@ def apply_rule(tag: Tag, *, actor=None) -> tuple[int, int]:
         gone = Customer.objects.filter(
             tag_links__tag=tag, tag_links__source=CustomerTag.Source.RULE
         ).exclude(pk__in=matching.order_by().values("pk"))
-        removed = _remove_rule_links(tag, gone, actor)
+        removed = _remove_links(
+            tag,
+            actor,
+            _("Removed %(name)s (rule no longer matches)") % {"name": tag.name},
+            queryset=gone,
+            source=CustomerTag.Source.RULE,
+        )
         Tag.objects.filter(pk=tag.pk).update(
             rule_applied_at=timezone.now(), rule_added=added, rule_removed=removed
         )
@@ -290,26 +283,9 @@ def apply_rule(tag: Tag, *, actor=None) -> tuple[int, int]:
     return added, removed
 
 
-def _remove_rule_links(tag: Tag, customers, actor) -> int:
-    now, actor_id, sub_sql, sub_params, link, event, no_changes = _bulk_setup(customers, actor)
-    having = f"tag_id = %s AND source = %s AND customer_id IN ({sub_sql})"
-    params = [tag.pk, CustomerTag.Source.RULE.value, *sub_params]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {event} (customer_id, kind, actor_id, message, changes, created_at)"  # noqa: S608
-            f" SELECT customer_id, %s, %s, %s, %s, %s FROM {link} WHERE {having}",
-            [CustomerEvent.Kind.TAGS.value, actor_id,
-             _("Removed %(name)s (rule no longer matches)") % {"name": tag.name}, no_changes, now,
-             *params],
-        )  # fmt: skip
-        cursor.execute(f"DELETE FROM {link} WHERE {having}", params)  # noqa: S608
-        removed = cursor.rowcount
-    forget_counts()
-    return removed
-
-
-def apply_all_rules(*, actor=None) -> dict[str, tuple[int, int]]:
-    return {
-        tag.name: apply_rule(tag, actor=actor)
-        for tag in Tag.objects.filter(kind=Tag.Kind.AUTOMATIC).order_by("name")
-    }
+def apply_all_rules(*, actor=None, tag_ids=None) -> dict[str, tuple[int, int]]:
+    """Apply every automatic tag's rule (or those of `tag_ids`): {name: (added, removed)}."""
+    tags = Tag.objects.filter(kind=Tag.Kind.AUTOMATIC).order_by("name")
+    if tag_ids is not None:
+        tags = tags.filter(pk__in=tag_ids)
+    return {tag.name: apply_rule(tag, actor=actor) for tag in tags}

@@ -23,7 +23,4 @@ def bulk_tags_task(*, actor_id: int, query_string: str, tag_ids: list[int], acti
 def apply_rules_task(*, actor_id: int | None = None, tag_ids: list[int] | None = None) -> dict:
     """Apply automatic tags' rules (all of them, or the given ones)."""
     actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
-    tags = Tag.objects.filter(kind=Tag.Kind.AUTOMATIC)
-    if tag_ids is not None:
-        tags = tags.filter(pk__in=tag_ids)
-    return {tag.name: services.apply_rule(tag, actor=actor) for tag in tags}
+    return services.apply_all_rules(actor=actor, tag_ids=tag_ids)

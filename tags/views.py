@@ -205,7 +205,7 @@ class BulkTagsView(PermissionRequiredMixin, View):
             if not form.is_valid():
                 raise ValidationError(_("Choose one or more tags."))
             tags = list(form.cleaned_data["tags"])
-            services._refuse_automatic(tags)
+            services.refuse_automatic(tags)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
             return redirect(back)
