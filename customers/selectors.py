@@ -25,6 +25,18 @@ def customers_matching(query_string: str):
     return filterset.qs
 
 
+def bulk_target(data) -> tuple[str, list[int], object]:
+    """The customers a bulk action covers, from its POST data: the ticked rows ("ids") or all
+    matching the list's filter ("scope=all"). Returns (query, ids, queryset)."""
+    query = data.get("query", "")
+    if data.get("scope") == "all":
+        return query, [], customers_matching(query)
+    ids = [int(pk) for pk in data.getlist("ids") if pk.isdigit()]
+    if not ids:
+        raise ValidationError(_("Select at least one customer, or choose all matching."))
+    return query, ids, customers_matching(query).filter(pk__in=ids)
+
+
 def estimated_customer_total() -> int | None:
     """The planner's row estimate for the whole customer table (PostgreSQL), without COUNT(*)."""
     if connection.vendor != "postgresql":

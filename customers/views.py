@@ -493,17 +493,6 @@ class SavedViewDeleteView(PermissionRequiredMixin, View):
         return redirect("customers:list")
 
 
-def _bulk_target(request):
-    """The customers a bulk action covers: the ticked rows, or all matching the filter."""
-    query = request.POST.get("query", "")
-    if request.POST.get("scope") == "all":
-        return query, [], selectors.customers_matching(query)
-    ids = [int(pk) for pk in request.POST.getlist("ids") if pk.isdigit()]
-    if not ids:
-        raise ValidationError(_("Select at least one customer, or choose all matching."))
-    return query, ids, selectors.customers_matching(query).filter(pk__in=ids)
-
-
 class BulkStatusView(PermissionRequiredMixin, View):
     """Confirm, then set the status of the selected or all matching customers."""
 
@@ -512,7 +501,7 @@ class BulkStatusView(PermissionRequiredMixin, View):
 
     def post(self, request):
         try:
-            query, ids, queryset = _bulk_target(request)
+            query, ids, queryset = selectors.bulk_target(request.POST)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
             return redirect(f"{reverse('customers:list')}?{request.POST.get('query', '')}")

@@ -76,30 +76,27 @@ def _render_select(widget, name, value, attrs=None, renderer=None):
     return mark_safe("".join(parts))  # noqa: S308 - every value and label escaped above
 
 
-def _render_input(widget, name, value, attrs=None, renderer=None):
-    """An <input> with the markup of Django's input.html, without the template engine."""
-    context = widget.get_context(name, value, attrs)["widget"]
+def _input_html(context: dict) -> str:
+    """Django's input.html for one widget context (every part escaped)."""
     shown = context["value"]
     value_attr = "" if shown is None else f' value="{escape(str(shown))}"'
-    return mark_safe(  # noqa: S308 - name, value and attributes escaped
+    return (
         f'<input type="{escape(context["type"])}" name="{escape(context["name"])}"'
         f"{value_attr}{flatatt(context['attrs'])}>"
     )
+
+
+def _render_input(widget, name, value, attrs=None, renderer=None):
+    """An <input> with the markup of Django's input.html, without the template engine."""
+    return mark_safe(_input_html(widget.get_context(name, value, attrs)["widget"]))  # noqa: S308
 
 
 def _render_range(widget, name, value, attrs=None, renderer=None):
     """A from–to pair of inputs (django-filter's range widgets) in Python, with a dash
     between them as in django-filter's template."""
     subwidgets = widget.get_context(name, value, attrs)["widget"]["subwidgets"]
-    inputs = []
-    for context in subwidgets:
-        shown = context["value"]
-        value_attr = "" if shown is None else f' value="{escape(str(shown))}"'
-        inputs.append(
-            f'<input type="{escape(context["type"])}" name="{escape(context["name"])}"'
-            f"{value_attr}{flatatt(context['attrs'])}>"
-        )
-    return mark_safe('<span class="input-group-text">–</span>'.join(inputs))  # noqa: S308
+    dash = '<span class="input-group-text">–</span>'
+    return mark_safe(dash.join(_input_html(context) for context in subwidgets))  # noqa: S308
 
 
 _FAST_CLASSES: dict[type, type] = {}

@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -12,7 +13,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from customers.models import Customer
-from customers.selectors import capped_count, customer_tags
+from customers.selectors import bulk_target, capped_count, customer_tags
 from tags import services
 from tags.forms import AssignTagsForm, TagForm, TagSearchForm
 from tags.models import CustomerTag, Tag
@@ -24,24 +25,25 @@ class TagListView(PermissionRequiredMixin, TemplateView):
     raise_exception = True
     template_name = "tags/tag_list.html"
 
+    # Sort keys over {"tag", "customers"} rows; the counts come from the cache, not SQL.
+    SORTS = {
+        "name": lambda row: row["tag"].name.casefold(),
+        "-customers": lambda row: (-row["customers"], row["tag"].name.casefold()),
+        "-created_at": lambda row: -row["tag"].created_at.timestamp(),
+        "kind": lambda row: (row["tag"].kind, row["tag"].name.casefold()),
+    }
+
     def get_context_data(self, **kwargs):
         form = TagSearchForm(self.request.GET)
-        form.is_valid()
-        query = form.cleaned_data.get("q", "") if form.is_valid() else ""
-        sort = form.cleaned_data.get("sort") or "name" if form.is_valid() else "name"
+        valid = form.is_valid()
+        query = form.cleaned_data.get("q", "") if valid else ""
+        sort = (form.cleaned_data.get("sort") if valid else "") or "name"
         tags = Tag.objects.select_related("created_by")
         if query:
-            tags = tags.filter(name__icontains=query) | tags.filter(description__icontains=query)
+            tags = tags.filter(Q(name__icontains=query) | Q(description__icontains=query))
         counts = services.customer_counts()
         rows = [{"tag": tag, "customers": counts.get(tag.pk, 0)} for tag in tags]
-        if sort == "-customers":
-            rows.sort(key=lambda row: (-row["customers"], row["tag"].name.lower()))
-        elif sort == "-created_at":
-            rows.sort(key=lambda row: row["tag"].created_at, reverse=True)
-        elif sort == "kind":
-            rows.sort(key=lambda row: (row["tag"].kind, row["tag"].name.lower()))
-        else:
-            rows.sort(key=lambda row: row["tag"].name.lower())
+        rows.sort(key=self.SORTS[sort])
         return super().get_context_data(rows=rows, form=form, query=query, **kwargs)
 
 
@@ -195,13 +197,11 @@ class BulkTagsView(PermissionRequiredMixin, View):
     raise_exception = True
 
     def post(self, request):
-        from customers.views import _bulk_target
-
         back = f"{reverse('customers:list')}?{request.POST.get('query', '')}"
         form = AssignTagsForm(request.POST)
         action = "remove" if request.POST.get("tag_action") == "remove" else "add"
         try:
-            query, ids, queryset = _bulk_target(request)
+            query, ids, queryset = bulk_target(request.POST)
             if not form.is_valid():
                 raise ValidationError(_("Choose one or more tags."))
             tags = list(form.cleaned_data["tags"])
