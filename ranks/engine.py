@@ -157,13 +157,13 @@ def _param(value):
     return value
 
 
-class _Query:
+class SQL:
     """Raw SQL built piece by piece, keeping its parameters in placeholder order."""
 
     def __init__(self):
         self.parts, self.params = [], []
 
-    def add(self, text: str, *params) -> "_Query":
+    def add(self, text: str, *params) -> "SQL":
         assert text.count("%s") == len(params), text
         self.parts.append(text)
         self.params.extend(_param(value) for value in params)
@@ -174,7 +174,7 @@ class _Query:
         return " ".join(self.parts)
 
 
-def _amounts(query: _Query, settings: Settings, now: datetime) -> None:
+def _amounts(query: SQL, settings: Settings, now: datetime) -> None:
     since = window_start(settings.window, now)
     if settings.basis == RankPolicy.Basis.POINTS:
         query.add(f"SELECT customer_id, SUM(delta) AS amount FROM {POINTS} WHERE delta > 0")  # noqa: S608
@@ -190,7 +190,7 @@ def _amounts(query: _Query, settings: Settings, now: datetime) -> None:
     query.add("GROUP BY customer_id")
 
 
-def _case(query: _Query, pairs, default) -> None:
+def _case(query: SQL, pairs, default) -> None:
     """A CASE mapping; pairs are (test SQL with one %s, its value, the result)."""
     query.add("(CASE")
     for test, value, result in pairs:
@@ -208,7 +208,7 @@ def _build_decisions(settings: Settings, now: datetime, customer_ids=None) -> No
         cursor.execute("DROP TABLE IF EXISTS rank_decision")
 
         # 1. Each customer's qualifying amount, target rank and the two levels.
-        query = _Query().add(
+        query = SQL().add(
             "CREATE TEMPORARY TABLE rank_eval AS SELECT c.id AS customer_id,"
             " c.rank_id AS old_rank_id, COALESCE(a.amount, 0) AS amount,"
             " c.rank_overridden AS overridden, c.rank_override_expires_at AS override_expires,"
@@ -229,7 +229,7 @@ def _build_decisions(settings: Settings, now: datetime, customer_ids=None) -> No
 
         # 2. What the policy does, as in decide().
         levels = [("{} = %s", pk, level) for pk, level, _threshold in settings.ladder]
-        query = _Query().add("CREATE TEMPORARY TABLE rank_decision AS SELECT * FROM (SELECT")
+        query = SQL().add("CREATE TEMPORARY TABLE rank_decision AS SELECT * FROM (SELECT")
         query.add("e.customer_id, e.old_rank_id, e.amount, e.grace_until AS old_grace_until,")
         query.add("e.active, e.expired,")
         query.add(
@@ -301,7 +301,7 @@ def _build_decisions(settings: Settings, now: datetime, customer_ids=None) -> No
         cursor.execute(query.sql, query.params)
 
 
-def _drop_temporary_tables() -> None:
+def drop_temporary_tables() -> None:
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS rank_decision")
         cursor.execute("DROP TABLE IF EXISTS rank_eval")
@@ -337,7 +337,7 @@ def apply_all(settings: Settings, *, now: datetime, actor=None, customer_ids=Non
     _build_decisions(settings, now, customer_ids)
     with connection.cursor() as cursor:
         counts = _counts(cursor)
-        query = _Query().add(
+        query = SQL().add(
             f"""INSERT INTO {CHANGE} (customer_id, from_rank_id, to_rank_id, from_name, to_name,
                     reason, note, qualifying_amount, actor_id, created_at)
                 SELECT d.customer_id, d.old_rank_id, d.new_rank_id, COALESCE(fr.name, ''),
@@ -350,7 +350,7 @@ def apply_all(settings: Settings, *, now: datetime, actor=None, customer_ids=Non
             now,
         )
         cursor.execute(query.sql, query.params)
-        query = _Query().add(
+        query = SQL().add(
             f"""UPDATE {CUSTOMER} SET rank_id = d.new_rank_id,
                     rank_grace_until = d.new_grace_until,
                     rank_overridden = CASE WHEN d.expired = 1 THEN %s
@@ -361,7 +361,7 @@ def apply_all(settings: Settings, *, now: datetime, actor=None, customer_ids=Non
             False,
         )
         cursor.execute(query.sql, query.params)
-    _drop_temporary_tables()
+    drop_temporary_tables()
     return counts
 
 

@@ -87,10 +87,14 @@ def queue_recalculation(*, actor, via: str = "web") -> RankRecalculation:
             _("A rank recalculation is already queued or running."), code="busy", params={}
         )
     job = RankRecalculation.objects.create(created_by=actor, via=via)
+    _enqueue(job)
+    return job
+
+
+def _enqueue(job: RankRecalculation) -> None:
     from ranks.tasks import recalculate_ranks_task
 
     transaction.on_commit(lambda: recalculate_ranks_task.enqueue(job.pk))
-    return job
 
 
 def retry_recalculation(job: RankRecalculation) -> RankRecalculation:
@@ -98,9 +102,7 @@ def retry_recalculation(job: RankRecalculation) -> RankRecalculation:
         raise ValidationError(_("Only a failed recalculation can be retried."))
     job.status = RankRecalculation.Status.QUEUED
     job.save(update_fields=["status"])
-    from ranks.tasks import recalculate_ranks_task
-
-    transaction.on_commit(lambda: recalculate_ranks_task.enqueue(job.pk))
+    _enqueue(job)
     return job
 
 
@@ -276,7 +278,7 @@ def delete_rank(*, rank: Rank, move_to: Rank | None, actor) -> int:
         raise ValidationError(_("Choose the rank its members move to."))
     now = timezone.now()
     with connection.cursor() as cursor:
-        query = engine._Query().add(
+        query = engine.SQL().add(
             f"""INSERT INTO {engine.CHANGE} (customer_id, from_rank_id, to_rank_id, from_name,
                     to_name, reason, note, qualifying_amount, actor_id, created_at)
                 SELECT id, %s, %s, %s, %s, %s, %s, NULL, %s, %s FROM {engine.CUSTOMER}
@@ -317,32 +319,42 @@ def simulate(*, proposal: dict, actor, now=None) -> RankSimulation:
     """
     now = now or timezone.now()
     settings = settings_for(proposal)
-    current = engine.Settings.current()
     with transaction.atomic():
         RankSimulation.objects.filter(created_at__lt=now - SIMULATION_LIFETIME).delete()
         moves = engine.simulate(settings, now=now)
         simulation = RankSimulation.objects.create(
-            proposal=_jsonable(proposal), created_by=actor, created_at=now
+            proposal=proposal_json(proposal), created_by=actor, created_at=now
         )
         levels = {pk: level for pk, level, _t in settings.ladder}
         with connection.cursor() as cursor:
-            query = engine._Query().add(
-                """INSERT INTO ranks_ranksimulationmember
-                       (simulation_id, customer_id, from_rank_id, to_rank_id, direction)
-                   SELECT %s, customer_id, old_rank_id, new_rank_id,
-                          CASE WHEN reason = 'qualification' THEN 'up' ELSE 'down' END
-                   FROM rank_decision
-                   WHERE new_rank_id IS DISTINCT FROM old_rank_id""",
-                simulation.pk,
-            )
-            cursor.execute(query.sql, query.params)
-        engine._drop_temporary_tables()
-        simulation.counts = _impact_counts(moves, levels, current)
+            # Who moves, per (from, to) pair, in the direction _direction() gives the counts.
+            for from_rank, to_rank, _count in moves:
+                query = engine.SQL().add(
+                    """INSERT INTO ranks_ranksimulationmember
+                           (simulation_id, customer_id, from_rank_id, to_rank_id, direction)
+                       SELECT %s, customer_id, old_rank_id, new_rank_id, %s FROM rank_decision
+                       WHERE old_rank_id IS NOT DISTINCT FROM %s
+                         AND new_rank_id IS NOT DISTINCT FROM %s""",
+                    simulation.pk,
+                    _direction(levels, from_rank, to_rank),
+                    from_rank,
+                    to_rank,
+                )
+                cursor.execute(query.sql, query.params)
+        engine.drop_temporary_tables()
+        simulation.counts = _impact_counts(moves, levels)
         simulation.save(update_fields=["counts"])
     return simulation
 
 
-def _impact_counts(moves, levels: dict, current) -> dict:
+def _direction(levels: dict, from_rank, to_rank) -> str:
+    """ "up" when the member lands on a higher rank (or had none), "down" otherwise."""
+    if levels.get(from_rank) is None or levels.get(to_rank, 0) > levels.get(from_rank, 0):
+        return "up"
+    return "down"
+
+
+def _impact_counts(moves, levels: dict) -> dict:
     """Per rank: members now, moving up out of it, down out of it, and members after."""
     from customers.models import Customer
 
@@ -356,11 +368,7 @@ def _impact_counts(moves, levels: dict, current) -> dict:
     rows = {pk: {"before": before.get(pk, 0), "up": 0, "down": 0, "in": 0} for pk in levels}
     up = down = 0
     for from_rank, to_rank, count in moves:
-        direction = (
-            "up"
-            if levels.get(from_rank) is None or levels.get(to_rank, 0) > levels.get(from_rank, 0)
-            else "down"
-        )
+        direction = _direction(levels, from_rank, to_rank)
         up += count if direction == "up" else 0
         down += count if direction == "down" else 0
         if from_rank in rows:
@@ -392,7 +400,7 @@ def settings_for(proposal: dict) -> engine.Settings:
     return engine.Settings.build(policy, ranks, thresholds)
 
 
-def _jsonable(proposal: dict) -> dict:
+def proposal_json(proposal: dict) -> dict:
     return {
         "policy": dict(proposal.get("policy") or {}),
         "thresholds": {str(k): str(v) for k, v in (proposal.get("thresholds") or {}).items()},
@@ -422,10 +430,5 @@ def apply_proposal(*, simulation, actor, now=None) -> dict:
         Rank.objects.filter(pk__in=[rank.pk for rank in ranks]).update(level=F("level") + 10000)
         for rank in ranks:
             Rank.objects.filter(pk=rank.pk).update(level=rank.level, threshold=rank.threshold)
-        counts = engine.apply_all(engine.Settings.current(), now=now, actor=actor)
-        policy.last_recalculated_at = now
-        policy.save(update_fields=["last_recalculated_at"])
-    from loyalty_admin.dashboard import forget_figures
-
-    forget_figures()
-    return counts
+        # The same recalculation as everywhere, inside this transaction (the lock is ours).
+        return recalculate_all(actor=actor, now=now)

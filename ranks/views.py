@@ -104,7 +104,9 @@ class _PreviewThenSave(PermissionRequiredMixin, View):
             simulation = RankSimulation.objects.filter(
                 pk=request.POST["simulation"], created_by=request.user
             ).first()
-        previewed = simulation is not None and simulation.proposal == services._jsonable(proposal)
+        previewed = simulation is not None and simulation.proposal == services.proposal_json(
+            proposal
+        )
         if request.POST.get("action") == "save" and (previewed or not self.moves_members(form)):
             try:
                 with transaction.atomic():

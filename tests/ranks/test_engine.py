@@ -286,7 +286,7 @@ def test_a_failed_recalculation_changes_nothing(ladder, monkeypatch):
     def crash():
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(engine, "_drop_temporary_tables", crash)  # after the history and UPDATE
+    monkeypatch.setattr(engine, "drop_temporary_tables", crash)  # after the history and UPDATE
     with pytest.raises(RuntimeError):
         services.recalculate_all(now=NOW)
     assert {rank_of(customer) for customer in customers} == {"member"}
