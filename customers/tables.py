@@ -115,9 +115,6 @@ class CustomerTable(tables.Table):
             marker,
         )
 
-    def render_status(self, record):
-        return self.render_status_value(record.status)
-
     def render_total_spent(self, value):
         return f"{value:,.0f}"
 

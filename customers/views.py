@@ -150,7 +150,8 @@ class CustomerListView(PermissionRequiredMixin, FilterView):
         context["result_count"] = (
             selectors.result_count(filterset, settings.LIST_COUNT_CAP) if valid else None
         )
-        context["query"] = _query_without_page(self.request)
+        # The filter for bulk actions and exports; links keep rule_for, a page-only hint.
+        context["query"] = _query_without_page(self.request, "rule_for")
         context["archived"] = bool(filterset.form.cleaned_data.get("archived")) if valid else False
         context["rank_preview"] = filterset.form.cleaned_data.get("rank_preview") if valid else ""
         rule_for = self.request.GET.get("rule_for", "")
@@ -159,7 +160,6 @@ class CustomerListView(PermissionRequiredMixin, FilterView):
             if rule_for.isdigit() and self.request.user.has_perm("tags.change_tag")
             else None
         )
-        context["query_without_rule_for"] = _query_without_page(self.request, "rule_for")
         context["rank_preview_direction"] = (context["rank_preview"] or "").rpartition("-")[2]
         if valid:
             ordering, sort = ordering_for(self.request.GET.get("sort", ""))
