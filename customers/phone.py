@@ -8,6 +8,11 @@ from django.utils.translation import gettext as _
 
 def normalise_phone(raw: str, region: str | None = None) -> str:
     """Return `raw` in E.164 (`+84912345678`), or raise ValidationError if it is not a number."""
+    return phonenumbers.format_number(parse_phone(raw, region), phonenumbers.PhoneNumberFormat.E164)
+
+
+def parse_phone(raw: str, region: str | None = None) -> phonenumbers.PhoneNumber:
+    """The valid number `raw` denotes, or ValidationError."""
     text = (raw or "").strip()
     if not text:
         raise ValidationError(_("Enter a mobile number."), code="required")
@@ -23,18 +28,23 @@ def normalise_phone(raw: str, region: str | None = None) -> str:
         raise ValidationError(
             _("“%(value)s” is not a valid phone number."), code="invalid", params={"value": raw}
         )
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return number
 
 
 def phone_search_forms(e164: str) -> list[str]:
     """Digit strings a stored number should be found by: international and national forms."""
     if not e164:
         return []
-    forms = [e164.lstrip("+")]
     try:
         number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
-        return forms
+        return [e164.lstrip("+")]
+    return search_forms_of(number)
+
+
+def search_forms_of(number: phonenumbers.PhoneNumber) -> list[str]:
+    """`phone_search_forms` of a parsed number, without parsing it again."""
+    forms = [phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164).lstrip("+")]
     national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
     national_digits = "".join(ch for ch in national if ch.isdigit())
     if national_digits and national_digits not in forms:

@@ -255,7 +255,21 @@ PASSWORD_RESET_MAX_PER_HOUR = int(os.environ.get("PASSWORD_RESET_MAX_PER_HOUR", 
 # to the rows counted, and a list page has about 20 ms of database time to spend in all.
 LIST_COUNT_CAP = int(os.environ.get("LIST_COUNT_CAP", "1000"))
 
-IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = True
+# Customer imports (the migration app): caps checked before and while a file is read.
+IMPORT_MAX_UPLOAD_MB = int(os.environ.get("IMPORT_MAX_UPLOAD_MB", "200"))
+IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", "1000000"))
+IMPORT_MAX_COLUMNS = int(os.environ.get("IMPORT_MAX_COLUMNS", "200"))
+IMPORT_MAX_ZIP_ENTRIES = int(os.environ.get("IMPORT_MAX_ZIP_ENTRIES", "500"))
+IMPORT_MAX_UNCOMPRESSED_BYTES = int(os.environ.get("IMPORT_MAX_UNCOMPRESSED_MB", "2000")) * 10**6
+IMPORT_MAX_ZIP_RATIO = int(os.environ.get("IMPORT_MAX_ZIP_RATIO", "200"))
+IMPORT_BATCH_SIZE = int(os.environ.get("IMPORT_BATCH_SIZE", "2000"))
+
+# django-import-export on the Django admin's reference data: who may import or export is the
+# model's add / view permission (by default anyone with admin access could), and formula
+# escaping is our own (customers.xlsx_safety), applied to every exported cell.
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
+IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = False
 
 LOGGING = {
     "version": 1,

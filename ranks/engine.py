@@ -198,7 +198,9 @@ def _case(query: SQL, pairs, default) -> None:
     query.add("ELSE %s END)", default)
 
 
-def _build_decisions(settings: Settings, now: datetime, customer_ids=None) -> None:
+def _build_decisions(
+    settings: Settings, now: datetime, customer_ids=None, customers_sql=None
+) -> None:
     """Fill the temporary table rank_decision with every customer whose state changes.
 
     The CASE expressions are `decide()` written in SQL, branch for branch.
@@ -225,6 +227,8 @@ def _build_decisions(settings: Settings, now: datetime, customer_ids=None) -> No
         query.add("AND c.anonymised_at IS NULL")
         if customer_ids is not None:
             query.add(f"AND c.id IN ({', '.join(['%s'] * len(customer_ids))})", *customer_ids)
+        if customers_sql is not None:
+            query.add(f"AND c.id IN ({customers_sql[0]})", *customers_sql[1])
         cursor.execute(query.sql, query.params)
 
         # 2. What the policy does, as in decide().
@@ -329,12 +333,20 @@ def _counts(cursor) -> dict:
     }
 
 
-def apply_all(settings: Settings, *, now: datetime, actor=None, customer_ids=None) -> dict:
+def apply_all(
+    settings: Settings, *, now: datetime, actor=None, customer_ids=None, customers_sql=None
+) -> dict:
     """Evaluate customers set-based and write the outcome: history rows, then one UPDATE.
 
+    All live customers, or those of `customer_ids`, or those a query returns (`customers_sql`:
+    (sql, params) selecting one column of ids — an import's touched customers, say).
     Call inside a transaction (`ranks.services.recalculate_all` does, with the lock).
     """
-    _build_decisions(settings, now, customer_ids)
+    if not settings.ladder:  # no ranks defined: nothing to assign
+        return dict.fromkeys(
+            ("changed", "upgraded", "downgraded", "grace_started", "overrides_ended"), 0
+        )
+    _build_decisions(settings, now, customer_ids, customers_sql)
     with connection.cursor() as cursor:
         counts = _counts(cursor)
         query = SQL().add(

@@ -1,0 +1,805 @@
+"""The import engine: one run of a file against the customer table, for the wizard and the
+command alike.
+
+A run reads the file in batches (`IMPORT_BATCH_SIZE` rows). Each row is parsed cell by cell
+with the rules of `migration.fields`; a row with any problem is an error row, reported with its
+row number, column and message. Each batch then costs a fixed handful of statements whatever its
+size: one SELECT … FOR UPDATE of the customers its keys match, one SELECT per other unique
+identifier it carries (is the email someone else's?), and set-based writes through
+`migration.writer` (COPY into a staging table on PostgreSQL, then one INSERT … SELECT and one
+UPDATE … FROM). Ranks, stores and tags are resolved in memory, never a query per row.
+
+The whole run is one transaction: under "all or nothing" the first invalid row stops the writes
+(the rest of the file is still checked, so that every problem is reported) and the transaction
+rolls back; under "skip invalid rows" exactly the valid rows are written; a crash leaves nothing
+behind either way. A dry run is the same run, rolled back at the end.
+
+A key seen twice in the file is not "last wins": the later row is an error naming the earlier
+row, whose values are imported. After the writes, the ranks of the customers whose points or rank
+the import touched are re-evaluated with the set-based rank engine, and every batch leaves an
+`ImportBatch` with what undo needs.
+"""
+
+import logging
+import secrets
+import tempfile
+from dataclasses import dataclass, field
+from decimal import Decimal
+from itertools import islice
+from pathlib import Path
+
+import xlsxwriter
+from django.conf import settings
+from django.db import connection, connections, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+
+from customers.models import (
+    Customer,
+    CustomerEvent,
+    CustomFieldDefinition,
+    PointsTransaction,
+    Store,
+)
+from customers.phone import phone_search_forms
+from customers.search_text import build_search_text, fold
+from customers.xlsx_safety import escape_cell
+from migration import fields as f
+from migration import writer
+from migration.files import Source
+from migration.models import ImportBatch, ImportJob, MatchKey, Policy
+from ranks.models import Rank, RankChange
+from tags.models import CustomerTag, Tag
+
+logger = logging.getLogger("loyalty.imports")
+
+UNIQUE_FIELDS = ("old_member_id", "email", "phone", "member_number")
+SEARCH_INPUTS = ("email", "phone", "member_number", "old_member_id", "first_name", "last_name")
+TEXT_LIMITS = {
+    "first_name": 80,
+    "last_name": 80,
+    "address": 255,
+    "city": 80,
+    "old_member_id": 64,
+    "member_number": 20,
+}
+# What an emptied cell sets, for fields that may be cleared.
+EMPTY = {
+    "email": None,
+    "phone": None,
+    "old_member_id": None,
+    "date_of_birth": None,
+    "preferred_store_id": None,
+    "first_name": "",
+    "last_name": "",
+    "gender": "",
+    "address": "",
+    "city": "",
+    "country": "",
+    "referral_source": "",
+}
+PREVIEW_ROWS = 100
+# Undo restores these differently: points through a reversing ledger entry, and the time of
+# the last change is the undo's own.
+NOT_RESTORED = ("updated_at", "points_balance", "lifetime_points", "search_text")
+CUSTOMER_FIELDS = {
+    field.attname: field for field in Customer._meta.concrete_fields if not field.primary_key
+}
+
+
+class _Rollback(Exception):
+    pass
+
+
+@dataclass
+class ParsedRow:
+    number: int
+    cells: list
+    values: dict = field(default_factory=dict)  # model attname → value
+    custom: dict = field(default_factory=dict)  # custom key → value (None removes)
+    tags: list = field(default_factory=list)  # tag ids
+    points: int | None = None
+    phone_forms: list | None = None
+    errors: list = field(default_factory=list)  # (column header, message)
+    outcome: str = ""
+    changed: list = field(default_factory=list)
+    customer_id: int | None = None
+    key: object = None
+
+    def error(self, column: str, message: str) -> None:
+        self.errors.append((column, message))
+
+
+@dataclass
+class Result:
+    total: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    preview: list = field(default_factory=list)
+    error_path: Path | None = None
+    written: bool = False
+    rank_counts: dict = field(default_factory=dict)
+
+
+class ErrorFile:
+    """The downloadable list of problems: one line per problem with the original row."""
+
+    def __init__(self, headers: list[str], folder: Path):
+        self.path = folder / "errors.xlsx"
+        self.headers = headers
+        self.workbook = None
+        self.line = 0
+
+    def add(self, row: ParsedRow) -> None:
+        if self.workbook is None:
+            self.workbook = xlsxwriter.Workbook(
+                str(self.path), {"constant_memory": True, "strings_to_formulas": False}
+            )
+            self.sheet = self.workbook.add_worksheet(_("Problems"))
+            bold = self.workbook.add_format({"bold": True})
+            heading = [_("Row"), _("Column"), _("Problem"), *self.headers]
+            for column, value in enumerate(heading):
+                self.sheet.write_string(0, column, escape_cell(str(value)), bold)
+        for column_name, message in row.errors:
+            self.line += 1
+            self.sheet.write_number(self.line, 0, row.number)
+            self.sheet.write_string(self.line, 1, escape_cell(column_name))
+            self.sheet.write_string(self.line, 2, escape_cell(message))
+            for position, cell in enumerate(row.cells):
+                if cell not in (None, ""):
+                    self.sheet.write_string(self.line, 3 + position, escape_cell(f.text(cell)))
+
+    def close(self) -> Path | None:
+        if self.workbook is None:
+            return None
+        self.workbook.close()
+        return self.path
+
+
+class Progress:
+    """Rows done, written to the job row from a second connection on PostgreSQL so that the
+    progress bar moves while the import's own transaction is still open. (SQLite allows one
+    writer at a time; there the count is written when the run ends.)"""
+
+    def __init__(self, job: ImportJob | None, callback=None):
+        self.job, self.callback, self.side = job, callback, None
+        if job is not None and job.pk and connection.vendor == "postgresql":
+            self.side = connections.create_connection("default")
+
+    def __call__(self, done: int, total: int | None) -> None:
+        if self.side is not None:
+            with self.side.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {ImportJob._meta.db_table} SET rows_done = %s WHERE id = %s",  # noqa: S608
+                    [done, self.job.pk],
+                )
+        if self.callback is not None:
+            self.callback(done, total)
+
+    def close(self) -> None:
+        if self.side is not None:
+            self.side.close()
+
+
+class Importer:
+    def __init__(self, job: ImportJob, source: Source, *, actor=None, progress=None, folder: Path):
+        self.job, self.source, self.actor = job, source, actor
+        self.mapping = {int(position): name for position, name in job.mapping.items()}
+        self.match_key = job.match_key
+        self.result = Result()
+        self.errors = ErrorFile(source.headers, folder)
+        self.progress = Progress(job, progress)
+        self.writing = True
+        self.seen: dict[tuple[str, object], int] = {}
+        self.touched: list[int] = []  # customers whose rank needs a look after the writes
+        self.now = timezone.now()
+        self.definitions = {d.key: d for d in CustomFieldDefinition.objects.filter(is_active=True)}
+        self.ranks = _lookup(Rank.objects.all())
+        self.rank_names = dict(Rank.objects.values_list("pk", "name"))
+        self.stores = _lookup(Store.objects.all())
+        self.tags = {fold(tag.name): tag for tag in Tag.objects.all()}
+        self.created_tags: list[int] = []
+        from ranks.selectors import default_rank
+
+        default = default_rank()
+        self.default_rank_id = default.pk if default else None
+        self.reference = f"import #{job.pk}" if job.pk else "import"
+
+    # --- the run ------------------------------------------------------------------------
+
+    def run(self) -> Result:
+        rows = self.source.rows()
+        size = settings.IMPORT_BATCH_SIZE
+        total = None
+        try:
+            try:
+                with transaction.atomic():
+                    while batch := list(islice(rows, size)):
+                        self._process([self._parse(number, cells) for number, cells in batch])
+                        self.result.total += len(batch)
+                        self.progress(self.result.total, total)
+                    self._finish()
+                    if self.job.dry_run or (
+                        self.job.policy == Policy.ALL_OR_NOTHING and self.result.failed
+                    ):
+                        raise _Rollback
+                    self.result.written = True
+            except _Rollback:
+                pass
+        finally:
+            self.progress.close()
+            self.result.error_path = self.errors.close()
+        if not self.result.written and not self.job.dry_run:
+            self.result.created = self.result.updated = self.result.unchanged = 0
+        return self.result
+
+    def _finish(self) -> None:
+        if not self.writing:
+            return
+        if self.touched:
+            self._reevaluate_ranks()
+        if self.created_tags:
+            self.job.created_tag_ids = self.created_tags
+
+    def _reevaluate_ranks(self) -> None:
+        from ranks import engine
+
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS import_touched")
+            cursor.execute("CREATE TEMPORARY TABLE import_touched (id bigint)")
+        for start in range(0, len(self.touched), 10_000):
+            chunk = self.touched[start : start + 10_000]
+            with connection.cursor() as cursor:
+                cursor.executemany(
+                    "INSERT INTO import_touched (id) VALUES (%s)", [(pk,) for pk in chunk]
+                )
+        self.result.rank_counts = engine.apply_all(
+            engine.Settings.current(),
+            now=self.now,
+            actor=self.actor,
+            customers_sql=("SELECT id FROM import_touched", []),
+        )
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE import_touched")
+
+    # --- one row ------------------------------------------------------------------------
+
+    def _parse(self, number: int, cells: list) -> ParsedRow:
+        row = ParsedRow(number, cells)
+        for position, name in self.mapping.items():
+            cell = cells[position] if position < len(cells) else None
+            header = self.source.headers[position] or f"#{position + 1}"
+            if cell is None or (isinstance(cell, str) and not cell.strip()):
+                self._empty(row, name)
+                continue
+            try:
+                self._cell(row, name, cell)
+            except f.CellError as error:
+                row.error(header, str(error))
+        key = row.values.get(self.match_key)
+        if key is None and not row.errors:
+            row.error(
+                _("Match key"),
+                _("The row has no %(key)s, which matches rows to customers.")
+                % {"key": MatchKey(self.match_key).label},
+            )
+        row.key = key
+        for name in UNIQUE_FIELDS:
+            value = row.values.get(name)
+            if value is None:
+                continue
+            earlier = self.seen.get((name, value))
+            if earlier is not None:
+                row.error(
+                    str(Customer._meta.get_field(name).verbose_name),
+                    _("Same %(field)s as row %(row)s (“%(value)s”); the file has it twice.")
+                    % {
+                        "field": Customer._meta.get_field(name).verbose_name,
+                        "row": earlier,
+                        "value": value,
+                    },
+                )
+            elif not row.errors:
+                self.seen[(name, value)] = number
+        return row
+
+    def _empty(self, row: ParsedRow, name: str) -> None:
+        if not self.job.empty_clears:
+            return
+        if name.startswith(f.CUSTOM_PREFIX):
+            row.custom[name[len(f.CUSTOM_PREFIX) :]] = None
+            return
+        if name == "preferred_store":
+            name = "preferred_store_id"
+        if name in EMPTY:
+            row.values[name] = EMPTY[name]
+
+    def _cell(self, row: ParsedRow, name: str, cell) -> None:
+        values = row.values
+        if name.startswith(f.CUSTOM_PREFIX):
+            definition = self.definitions.get(name[len(f.CUSTOM_PREFIX) :])
+            if definition is not None:
+                row.custom[definition.key] = f.parse_custom(definition, cell)
+        elif name in TEXT_LIMITS:
+            value = f.limited(cell, TEXT_LIMITS[name])
+            values[name] = value.upper() if name == "member_number" else value
+        elif name == "full_name":
+            last, _space, first = " ".join(f.text(cell).split()).partition(" ")
+            values.setdefault("last_name", f.limited(last, 80))
+            values.setdefault("first_name", f.limited(first, 80))
+        elif name == "email":
+            values["email"] = f.parse_email(cell)
+        elif name == "phone":
+            phone = f.parse_phone_cell(cell)
+            values["phone"], row.phone_forms = phone.e164, phone.forms
+        elif name == "date_of_birth":
+            values[name] = f.parse_datetime(cell, with_time=False)
+        elif name == "joined_at":
+            values[name] = f.parse_datetime(cell, with_time=True)
+        elif name in f.MODEL_CHOICES:
+            what = str(Customer._meta.get_field(name).verbose_name)
+            values[name] = f.parse_choice(cell, f.MODEL_CHOICES[name], what)
+        elif name == "country":
+            raw = f.text(cell)
+            code = f.COUNTRIES.get(fold(raw), raw.upper())
+            if len(code) != 2 or not code.isalpha():
+                raise f.CellError(_("“%(value)s” is not a country code.") % {"value": raw})
+            values[name] = code
+        elif name == "rank":
+            values["rank_id"] = _resolve(self.ranks, cell, _("rank")).pk
+        elif name == "preferred_store":
+            values["preferred_store_id"] = _resolve(self.stores, cell, _("store")).pk
+        elif name == "points_balance":
+            points = f.parse_decimal(cell)
+            if points != points.to_integral_value() or points < 0:
+                raise f.CellError(
+                    _("“%(value)s” is not a whole number of points (0 or more).")
+                    % {"value": f.text(cell)}
+                )
+            row.points = int(points)
+        elif name == "tags":
+            row.tags = self._tags(cell)
+
+    def _tags(self, cell) -> list[int]:
+        ids = []
+        for name in f.text(cell).replace(";", ",").split(","):
+            name = " ".join(name.split())
+            if not name:
+                continue
+            tag = self.tags.get(fold(name))
+            if tag is None:
+                if not self.job.create_tags:
+                    raise f.CellError(
+                        _("There is no tag “%(name)s” (allow creating missing tags to add it).")
+                        % {"name": name}
+                    )
+                if len(name) > 80:
+                    raise f.CellError(_("A tag name is longer than 80 characters."))
+                tag = Tag.objects.create(name=name, slug=_unique_slug(name), created_by=self.actor)
+                self.tags[fold(name)] = tag
+                self.created_tags.append(tag.pk)
+            if tag.kind == Tag.Kind.AUTOMATIC:
+                raise f.CellError(
+                    _("“%(name)s” is an automatic tag; its rule assigns it.") % {"name": tag.name}
+                )
+            ids.append(tag.pk)
+        return ids
+
+    # --- one batch ----------------------------------------------------------------------
+
+    def _process(self, rows: list[ParsedRow]) -> None:
+        valid = [row for row in rows if not row.errors]
+        existing = self._existing(valid)
+        self._check_unique(valid, existing)
+        creates, updates = [], []
+        current_links = self._current_links(valid, existing)
+        for row in valid:
+            if row.errors:
+                continue
+            current = existing.get(row.key)
+            if current is None:
+                self._check_new(row)
+                if not row.errors:
+                    creates.append(row)
+                    row.outcome = "new"
+            else:
+                row.customer_id = current["id"]
+                self._diff(row, current, current_links.get(current["id"], set()))
+                if row.changed:
+                    updates.append((row, current))
+                    row.outcome = "update"
+                else:
+                    row.outcome = "unchanged"
+        for row in rows:
+            if row.errors:
+                row.outcome = "error"
+                self.result.failed += 1
+                self.errors.add(row)
+                if self.job.policy == Policy.ALL_OR_NOTHING:
+                    self.writing = False
+        self.result.created += len(creates)
+        self.result.updated += len(updates)
+        self.result.unchanged += sum(1 for row in valid if row.outcome == "unchanged")
+        self._preview(rows)
+        if self.writing:
+            self._write(creates, updates)
+
+    def _existing(self, rows: list[ParsedRow]) -> dict:
+        if not rows:
+            return {}
+        columns = {
+            "id",
+            "updated_at",
+            "points_balance",
+            "lifetime_points",
+            "custom_fields",
+            "rank_id",
+            *SEARCH_INPUTS,
+        }
+        for row in rows:
+            columns.update(row.values)
+        found = (
+            Customer.objects.filter(**{f"{self.match_key}__in": [row.key for row in rows]})
+            .order_by()
+            .select_for_update()
+            .values(*sorted(columns))
+        )
+        return {customer[self.match_key]: customer for customer in found}
+
+    def _check_unique(self, rows: list[ParsedRow], existing: dict) -> None:
+        """An identifier in a row that belongs to another customer is an error of that row."""
+        for name in UNIQUE_FIELDS:
+            if name == self.match_key:
+                continue
+            wanted = {row.values[name] for row in rows if row.values.get(name) is not None}
+            if not wanted:
+                continue
+            holders = {
+                value: (pk, number)
+                for value, pk, number in Customer.objects.filter(**{f"{name}__in": wanted})
+                .order_by()
+                .values_list(name, "id", "member_number")
+            }
+            for row in rows:
+                value = row.values.get(name)
+                if value is None or value not in holders:
+                    continue
+                if holders[value][0] != existing.get(row.key, {}).get("id"):
+                    label = Customer._meta.get_field(name).verbose_name
+                    row.error(
+                        str(label),
+                        _("“%(value)s” is already the %(field)s of customer %(member)s.")
+                        % {"value": value, "field": label, "member": holders[value][1]},
+                    )
+
+    def _check_new(self, row: ParsedRow) -> None:
+        for definition in self.definitions.values():
+            if definition.required and row.custom.get(definition.key) in (None, ""):
+                row.error(
+                    definition.label,
+                    _("%(field)s is required for a new customer.") % {"field": definition.label},
+                )
+
+    def _current_links(self, rows: list[ParsedRow], existing: dict) -> dict[int, set[int]]:
+        ids = [existing[row.key]["id"] for row in rows if row.tags and row.key in existing]
+        links: dict[int, set[int]] = {}
+        if ids:
+            for customer_id, tag_id in CustomerTag.objects.filter(customer_id__in=ids).values_list(
+                "customer_id", "tag_id"
+            ):
+                links.setdefault(customer_id, set()).add(tag_id)
+        return links
+
+    def _diff(self, row: ParsedRow, current: dict, links: set[int]) -> None:
+        changed = [name for name, value in row.values.items() if current[name] != value]
+        if row.custom:
+            merged = self._merged_custom(current["custom_fields"], row.custom)
+            if merged != (current["custom_fields"] or {}):
+                changed.append("custom_fields")
+        if row.points is not None and row.points != current["points_balance"]:
+            changed.append("points_balance")
+        row.tags = [tag for tag in dict.fromkeys(row.tags) if tag not in links]
+        if row.tags:
+            changed.append("tags")
+        row.changed = changed
+
+    @staticmethod
+    def _merged_custom(current: dict | None, custom: dict) -> dict:
+        merged = dict(current or {})
+        for key, value in custom.items():
+            if value is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+        return merged
+
+    def _preview(self, rows: list[ParsedRow]) -> None:
+        room = PREVIEW_ROWS - len(self.result.preview)
+        for row in rows[: max(room, 0)]:
+            values = row.values
+            name = " ".join(
+                part for part in (values.get("last_name"), values.get("first_name")) if part
+            )
+            self.result.preview.append(
+                {
+                    "row": row.number,
+                    "outcome": row.outcome,
+                    "key": f.text(row.key) if row.key is not None else "",
+                    "name": name,
+                    "changes": [_label(name) for name in row.changed],
+                    "errors": [f"{column}: {message}" for column, message in row.errors],
+                }
+            )
+
+    # --- the writes ---------------------------------------------------------------------
+
+    def _write(self, creates: list[ParsedRow], updates: list[tuple[ParsedRow, dict]]) -> None:
+        now = timezone.now()
+        batch = ImportBatch(job=self.job, written_at=now)
+        points_rows, events, rank_changes, links = [], [], [], []
+        if creates:
+            self._insert(creates, now)
+            batch.created_ids = [row.customer_id for row in creates]
+            for row in creates:
+                balance = row.points or 0
+                if balance:
+                    points_rows.append((row.customer_id, balance, balance, now))
+                    batch.points[str(row.customer_id)] = balance
+                if "rank_id" in row.values:
+                    rank_changes.append((row.customer_id, None, row.values["rank_id"]))
+                self.touched.append(row.customer_id)
+                events.append(
+                    (row.customer_id, CustomerEvent.Kind.CREATED, self._message(_("Imported")), {})
+                )
+        if updates:
+            self._update(updates, now, batch, points_rows, events, rank_changes)
+        for row in creates + [row for row, _current in updates]:
+            links.extend((row.customer_id, tag_id) for tag_id in dict.fromkeys(row.tags))
+        if points_rows:
+            writer.insert(
+                PointsTransaction,
+                [
+                    "customer_id",
+                    "delta",
+                    "reason",
+                    "balance_after",
+                    "reference",
+                    "created_at",
+                    "created_by_id",
+                ],
+                [
+                    (
+                        customer_id,
+                        delta,
+                        PointsTransaction.Reason.IMPORT,
+                        after,
+                        self.reference,
+                        at,
+                        self.actor_pk,
+                    )
+                    for customer_id, delta, after, at in points_rows
+                ],
+            )
+        if links:
+            added = writer.insert(
+                CustomerTag,
+                ["customer_id", "tag_id", "source", "assigned_by_id", "assigned_at"],
+                [(cid, tid, CustomerTag.Source.IMPORT, self.actor_pk, now) for cid, tid in links],
+                returning=("customer_id", "tag_id"),
+                ignore_conflicts=True,
+            )
+            batch.tag_links = [list(pair) for pair in added]
+        if rank_changes:
+            writer.insert(
+                RankChange,
+                [
+                    "customer_id",
+                    "from_rank_id",
+                    "to_rank_id",
+                    "from_name",
+                    "to_name",
+                    "reason",
+                    "note",
+                    "qualifying_amount",
+                    "actor_id",
+                    "created_at",
+                ],
+                [
+                    (
+                        cid,
+                        old,
+                        new,
+                        self.rank_names.get(old, ""),
+                        self.rank_names.get(new, ""),
+                        RankChange.Reason.IMPORT,
+                        self.reference,
+                        Decimal(0),
+                        self.actor_pk,
+                        now,
+                    )
+                    for cid, old, new in rank_changes
+                ],
+            )
+        writer.insert(
+            CustomerEvent,
+            ["customer_id", "kind", "actor_id", "message", "changes", "created_at"],
+            [
+                (cid, kind, self.actor_pk, message, changes, now)
+                for cid, kind, message, changes in events
+            ],
+        )
+        batch.save()
+
+    @property
+    def actor_pk(self):
+        return self.actor.pk if self.actor else None
+
+    def _message(self, what: str) -> str:
+        return f"{what} ({self.reference}, {self.job.original_name})"[:255]
+
+    def _insert(self, rows: list[ParsedRow], now) -> None:
+        numbers = self._member_numbers(rows)
+        columns = list(CUSTOMER_FIELDS)
+        records = []
+        for row, number in zip(rows, numbers, strict=True):
+            values = {
+                **row.values,
+                "member_number": number,
+                "created_at": now,
+                "updated_at": now,
+            }
+            values.setdefault("rank_id", self.default_rank_id)
+            values.setdefault("joined_at", now)
+            values.setdefault("referral_source", Customer.ReferralSource.IMPORT)
+            values["custom_fields"] = self._merged_custom({}, row.custom)
+            values["points_balance"] = values["lifetime_points"] = row.points or 0
+            values["search_text"] = _search_text(values, row.phone_forms)
+            records.append(
+                tuple(
+                    values[name] if name in values else CUSTOMER_FIELDS[name].get_default()
+                    for name in columns
+                )
+            )
+            row.values["member_number"] = number
+        returned = writer.insert(Customer, columns, records, returning=("id", "member_number"))
+        ids = {number: pk for pk, number in returned}
+        for row in rows:
+            row.customer_id = ids[row.values["member_number"]]
+
+    def _member_numbers(self, rows: list[ParsedRow]) -> list[str]:
+        numbers = [row.values.get("member_number") or "" for row in rows]
+        while True:
+            missing = [i for i, number in enumerate(numbers) if not number]
+            if not missing:
+                return numbers
+            candidates = {
+                i: "M" + "".join(secrets.choice("0123456789") for _ in range(10)) for i in missing
+            }
+            taken = set(
+                Customer.objects.filter(member_number__in=candidates.values()).values_list(
+                    "member_number", flat=True
+                )
+            )
+            used = set(numbers)
+            for i, candidate in candidates.items():
+                if candidate not in taken and candidate not in used:
+                    numbers[i] = candidate
+                    used.add(candidate)
+
+    def _update(self, updates, now, batch, points_rows, events, rank_changes) -> None:
+        columns = sorted(
+            {name for row, _c in updates for name in row.values}
+            | {"search_text", "updated_at", "custom_fields", "points_balance", "lifetime_points"}
+        )
+        records = []
+        for row, current in updates:
+            values = {name: current[name] for name in columns if name in current}
+            before = dict(values)
+            values.update(row.values)
+            values["custom_fields"] = self._merged_custom(current["custom_fields"], row.custom)
+            if row.points is not None and row.points != current["points_balance"]:
+                delta = row.points - current["points_balance"]
+                values["points_balance"] = row.points
+                if delta > 0:
+                    values["lifetime_points"] = current["lifetime_points"] + delta
+                points_rows.append((row.customer_id, delta, row.points, now))
+                batch.points[str(row.customer_id)] = delta
+                self.touched.append(row.customer_id)
+            search_values = {name: values.get(name, current.get(name)) for name in SEARCH_INPUTS}
+            phone_forms = row.phone_forms if "phone" in row.values else None
+            if phone_forms is None and search_values["phone"]:
+                phone_forms = phone_search_forms(search_values["phone"])
+            values["search_text"] = _search_text(search_values, phone_forms or [])
+            values["updated_at"] = now
+            if "rank_id" in row.changed:
+                rank_changes.append((row.customer_id, current["rank_id"], values["rank_id"]))
+                self.touched.append(row.customer_id)
+            batch.previous[str(row.customer_id)] = {
+                name: writer.json_safe(before[name])
+                for name in columns
+                if name in before and before[name] != values[name] and name not in NOT_RESTORED
+            }
+            records.append((row.customer_id, *(values[name] for name in columns)))
+            changes = {
+                _label(name): [_shown(before.get(name)), _shown(values.get(name))]
+                for name in row.changed
+                if name in values
+            }
+            if row.tags:
+                changes[str(_("Tags"))] = [None, _("added by the import")]
+            events.append(
+                (row.customer_id, CustomerEvent.Kind.UPDATED, self._message(_("Updated")), changes)
+            )
+        writer.update(Customer, columns, records)
+
+
+def _search_text(values: dict, phone_forms) -> str:
+    return build_search_text(
+        email=values.get("email"),
+        phone=values.get("phone"),
+        member_number=values.get("member_number") or "",
+        old_member_id=values.get("old_member_id"),
+        first_name=values.get("first_name") or "",
+        last_name=values.get("last_name") or "",
+        phone_forms=phone_forms if phone_forms is not None else None,
+    )
+
+
+def _lookup(objects) -> dict:
+    table = {}
+    for item in objects:
+        table[fold(item.name)] = item
+    for item in objects:
+        table[fold(item.code)] = item  # a code wins over a name that reads the same
+    return table
+
+
+def _resolve(table: dict, cell, what: str):
+    try:
+        return table[fold(f.text(cell))]
+    except KeyError:
+        raise f.CellError(
+            _("There is no %(what)s “%(value)s” (by code or name).")
+            % {"what": what, "value": f.text(cell)}
+        ) from None
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:80] or "tag"
+    slug, n = base, 1
+    while Tag.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+def _label(name: str) -> str:
+    if name == "tags":
+        return str(_("Tags"))
+    if name == "custom_fields":
+        return str(_("custom fields"))
+    field = CUSTOMER_FIELDS.get(name)
+    return str(field.verbose_name) if field is not None else name
+
+
+def _shown(value) -> str | None:
+    if value in (None, "", {}):
+        return None
+    if isinstance(value, dict):
+        return ", ".join(f"{key}={val}" for key, val in sorted(value.items()))
+    return str(value)
+
+
+def run_import(job: ImportJob, source: Source, *, actor=None, progress=None) -> Result:
+    """Run `job` on `source` and return the outcome (the job row is the caller's to save)."""
+    with tempfile.TemporaryDirectory() as folder:
+        importer = Importer(job, source, actor=actor, progress=progress, folder=Path(folder))
+        result = importer.run()
+        if result.error_path is not None:
+            kept = Path(tempfile.mkstemp(suffix=".xlsx")[1])
+            kept.write_bytes(result.error_path.read_bytes())
+            result.error_path = kept
+    return result

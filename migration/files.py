@@ -1,0 +1,318 @@
+"""Reading an uploaded file: what it really is, its encoding and delimiter, its rows.
+
+Every check that can be made before parsing is made before parsing (DESIGN.md §7): the content,
+not the extension, decides the format, and a name that claims another format is refused; a
+workbook's zip directory is checked for the number of entries, the declared uncompressed size
+and the compression ratio, its XML parts for DTDs (entity tricks) and the sheet's declared
+dimension against the row and column caps — before python-calamine reads a byte of it. The caps
+are enforced again on the rows actually read, since a `<dimension>` may lie.
+
+Rows come out as `(row number, cells)`, the row number as a spreadsheet shows it (the header is
+row 1). CSV streams; a workbook sheet is held by python-calamine while it is read (about 1.3 GB
+for 1M rows × 15 columns), which is why the README recommends CSV for very large files.
+"""
+
+import codecs
+import csv
+import io
+import itertools
+import re
+import unicodedata
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+from django.utils.translation import gettext as _
+
+CSV_DELIMITERS = ",;\t|"
+SAMPLE_BYTES = 256 * 1024
+# Bytes that are letters only in Windows-1258 (Đđ Ơơ Ưư) and its combining tone marks.
+CP1258_LETTERS = frozenset(b"\xd0\xf0\xd5\xf5\xdd\xfd")
+CP1258_TONES = frozenset(b"\xcc\xec\xd2\xde\xf2")
+_DIMENSION = re.compile(rb'<dimension\s+ref="([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?"')
+
+
+class FileRejected(ValueError):
+    """The file cannot be imported; the message says why, for the user."""
+
+
+@dataclass
+class Source:
+    path: Path
+    file_format: str
+    encoding: str = ""
+    delimiter: str = ""
+    sheet: str = ""
+    sheets: list[str] = field(default_factory=list)
+    headers: list[str] = field(default_factory=list)
+
+    def rows(self) -> Iterator[tuple[int, list]]:
+        """Data rows after the header, with their row numbers; blank rows are skipped."""
+        reader = self._csv_rows() if self.file_format == "csv" else self._sheet_rows()
+        next(reader, None)
+        max_rows, max_columns = settings.IMPORT_MAX_ROWS, settings.IMPORT_MAX_COLUMNS
+        for number, cells in enumerate(reader, start=2):
+            if number - 1 > max_rows:
+                raise FileRejected(
+                    _("The file has more than %(count)s data rows, the limit for one import.")
+                    % {"count": f"{max_rows:,}"}
+                )
+            if len(cells) > max_columns:
+                raise FileRejected(
+                    _("Row %(row)s has more than %(count)s columns.")
+                    % {"row": number, "count": max_columns}
+                )
+            if any(cell not in (None, "") for cell in cells):
+                yield number, cells
+
+    def _csv_rows(self) -> Iterator[list]:
+        with self.path.open("rb") as raw:
+            stream = io.TextIOWrapper(raw, encoding=self.encoding, newline="", errors="strict")
+            compose = self.encoding in ("cp1258", "cp1252")
+            try:
+                for cells in csv.reader(stream, delimiter=self.delimiter):
+                    if compose:
+                        cells = [unicodedata.normalize("NFC", cell) for cell in cells]
+                    yield cells
+            except UnicodeDecodeError:
+                raise FileRejected(
+                    _(
+                        "The file is not valid %(encoding)s throughout; choose its encoding "
+                        "(for example Windows-1258 for Vietnamese files saved by older software)."
+                    )
+                    % {"encoding": self.encoding}
+                ) from None
+            except csv.Error as error:
+                raise FileRejected(
+                    _("The CSV file is malformed: %(error)s") % {"error": error}
+                ) from None
+
+    def _sheet_rows(self) -> Iterator[list]:
+        from python_calamine import CalamineWorkbook
+
+        workbook = CalamineWorkbook.from_path(str(self.path))
+        try:
+            sheet = workbook.get_sheet_by_name(self.sheet or workbook.sheet_names[0])
+            yield from sheet.iter_rows()
+        finally:
+            workbook.close()
+
+
+def detect_format(path: Path, name: str) -> str:
+    """'csv' or 'xlsx' from the content; the name's extension must agree."""
+    with path.open("rb") as handle:
+        head = handle.read(8)
+    extension = Path(name).suffix.lower()
+    if not head:
+        raise FileRejected(_("The file is empty."))
+    if head.startswith(b"PK\x03\x04"):
+        kind = "xlsx"
+    elif head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise FileRejected(
+            _("Old Excel (.xls) workbooks are not supported; save the file as .xlsx or CSV.")
+        )
+    elif head.startswith((b"%PDF", b"MZ", b"\x7fELF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8")):
+        raise FileRejected(_("This is not a CSV or Excel file."))
+    else:
+        kind = "csv"
+    expected = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx"}.get(extension)
+    if expected is None:
+        raise FileRejected(_("Upload a .csv or .xlsx file."))
+    if expected != kind:
+        raise FileRejected(
+            _("The file is named “%(name)s” but its content is not %(what)s.")
+            % {"name": name, "what": _("an Excel workbook") if expected == "xlsx" else _("text")}
+        )
+    return kind
+
+
+def detect_encoding(sample: bytes) -> str:
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if len(sample) >= 4 and sample[1] == 0 and sample[3] == 0 and sample[0] != 0:
+        return "utf-16-le"
+    if len(sample) >= 4 and sample[0] == 0 and sample[2] == 0 and sample[1] != 0:
+        return "utf-16-be"
+    if b"\x00" in sample:
+        raise FileRejected(_("This is not a text file."))
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+    vietnamese = sum(byte in CP1258_LETTERS for byte in sample)
+    vietnamese += sum(
+        1
+        for before, byte in itertools.pairwise(sample)
+        if byte in CP1258_TONES and chr(before).isalpha()
+    )
+    return "cp1258" if vietnamese >= 2 else "cp1252"
+
+
+def detect_delimiter(first_line: str) -> str:
+    try:
+        return csv.Sniffer().sniff(first_line, delimiters=CSV_DELIMITERS).delimiter
+    except csv.Error:
+        counts = {delimiter: first_line.count(delimiter) for delimiter in CSV_DELIMITERS}
+        best = max(counts, key=counts.get)
+        return best if counts[best] else ","
+
+
+def check_workbook(path: Path) -> None:
+    """The zip and XML checks; raises FileRejected before anything parses the workbook."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile:
+        raise FileRejected(_("The workbook is damaged (not a valid zip archive).")) from None
+    with archive:
+        entries = archive.infolist()
+        if len(entries) > settings.IMPORT_MAX_ZIP_ENTRIES:
+            raise FileRejected(
+                _("The workbook has %(count)s parts; at most %(limit)s are accepted.")
+                % {"count": len(entries), "limit": settings.IMPORT_MAX_ZIP_ENTRIES}
+            )
+        declared = sum(entry.file_size for entry in entries)
+        if declared > settings.IMPORT_MAX_UNCOMPRESSED_BYTES:
+            raise FileRejected(
+                _("The workbook would unpack to %(size)s MB; at most %(limit)s MB are accepted.")
+                % {
+                    "size": declared // 1_000_000,
+                    "limit": settings.IMPORT_MAX_UNCOMPRESSED_BYTES // 1_000_000,
+                }
+            )
+        for entry in entries:
+            if entry.file_size > 1_000_000 and (
+                entry.file_size / max(entry.compress_size, 1) > settings.IMPORT_MAX_ZIP_RATIO
+            ):
+                raise FileRejected(
+                    _("The workbook part %(name)s is compressed suspiciously well; refused.")
+                    % {"name": entry.filename}
+                )
+        names = {entry.filename for entry in entries}
+        if "xl/workbook.xml" not in names:
+            raise FileRejected(_("This zip file is not an Excel workbook."))
+        for entry in entries:
+            if entry.filename.endswith((".xml", ".rels")):
+                with archive.open(entry) as part:
+                    head = part.read(4096)
+                if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+                    raise FileRejected(
+                        _("The workbook contains XML declarations that are not allowed (DTD).")
+                    )
+                match = _DIMENSION.search(head)
+                if match and match.group(3):
+                    _check_dimension(match)
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
+
+
+def _check_dimension(match) -> None:
+    rows = int(match.group(4)) - int(match.group(2)) + 1
+    columns = _column_number(match.group(3)) - _column_number(match.group(1)) + 1
+    if rows - 1 > settings.IMPORT_MAX_ROWS or columns > settings.IMPORT_MAX_COLUMNS:
+        raise FileRejected(
+            _(
+                "The sheet declares %(rows)s rows × %(columns)s columns, beyond the limits "
+                "(%(max_rows)s rows, %(max_columns)s columns)."
+            )
+            % {
+                "rows": f"{rows:,}",
+                "columns": columns,
+                "max_rows": f"{settings.IMPORT_MAX_ROWS:,}",
+                "max_columns": settings.IMPORT_MAX_COLUMNS,
+            }
+        )
+
+
+def open_source(
+    path: Path, name: str, *, encoding: str = "", delimiter: str = "", sheet: str = ""
+) -> Source:
+    """Sniff, check and read the header; raises FileRejected with the reason."""
+    file_format = detect_format(path, name)
+    source = Source(path=path, file_format=file_format, sheet=sheet)
+    if file_format == "xlsx":
+        check_workbook(path)
+        from python_calamine import CalamineError, CalamineWorkbook
+
+        try:
+            workbook = CalamineWorkbook.from_path(str(path))
+        except (CalamineError, OSError, ValueError) as error:
+            raise FileRejected(
+                _("The workbook cannot be read: %(error)s") % {"error": error}
+            ) from None
+        source.sheets = list(workbook.sheet_names)
+        workbook.close()
+        if sheet and sheet not in source.sheets:
+            raise FileRejected(
+                _("The workbook has no sheet “%(sheet)s”; it has %(sheets)s.")
+                % {"sheet": sheet, "sheets": ", ".join(source.sheets)}
+            )
+        source.sheet = sheet or source.sheets[0]
+    else:
+        with path.open("rb") as handle:
+            sample = handle.read(SAMPLE_BYTES)
+        source.encoding = encoding or detect_encoding(sample)
+        try:
+            codecs.lookup(source.encoding)
+        except LookupError:
+            raise FileRejected(
+                _("Unknown encoding “%(encoding)s”.") % {"encoding": encoding}
+            ) from None
+        decoder = codecs.getincrementaldecoder(source.encoding)(errors="replace")
+        first_line = decoder.decode(sample, final=False).lstrip("\ufeff").splitlines()
+        source.delimiter = delimiter or detect_delimiter(first_line[0] if first_line else "")
+    try:
+        header = next(_raw_rows(source), None)
+    except FileRejected:
+        raise
+    except Exception as error:  # a parser's own error, reported as such
+        raise FileRejected(_("The file cannot be read: %(error)s") % {"error": error}) from None
+    if header is None:
+        raise FileRejected(_("The file is empty."))
+    if not any(cell not in (None, "") for cell in header):
+        raise FileRejected(_("The first row must hold the column names; it is empty."))
+    if len(header) > settings.IMPORT_MAX_COLUMNS:
+        raise FileRejected(
+            _("The file has %(count)s columns; at most %(limit)s are accepted.")
+            % {"count": len(header), "limit": settings.IMPORT_MAX_COLUMNS}
+        )
+    source.headers = [str(cell if cell is not None else "").strip() for cell in header]
+    return source
+
+
+def _raw_rows(source: Source) -> Iterator[list]:
+    return source._csv_rows() if source.file_format == "csv" else source._sheet_rows()
+
+
+def estimate_rows(source: Source) -> int | None:
+    """About how many data rows the file has, for the progress bar (not a cap: quoted line
+    breaks in CSV and a wrong `<dimension>` make it approximate)."""
+    if source.file_format == "csv":
+        newline = "\n".encode(source.encoding.removesuffix("-sig"))
+        if source.encoding == "utf-16":
+            newline = newline.removeprefix(codecs.BOM_UTF16)
+        lines, last = 0, b""
+        with source.path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                lines += chunk.count(newline)
+                last = chunk
+        if last and not last.endswith(newline):
+            lines += 1
+        return max(lines - 1, 0)
+    with zipfile.ZipFile(source.path) as archive:
+        for entry in archive.infolist():
+            if entry.filename.startswith("xl/worksheets/sheet"):
+                with archive.open(entry) as part:
+                    match = _DIMENSION.search(part.read(4096))
+                if match and match.group(3):
+                    return max(int(match.group(4)) - int(match.group(2)), 0)
+    return None

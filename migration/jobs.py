@@ -1,0 +1,223 @@
+"""Import jobs: take an upload, configure it, run it (in the worker or the command), retry it.
+
+The wizard and `manage.py import_customers` both go through these functions, and both leave an
+ImportJob with who, when, the file, the settings, the counts and the error file.
+"""
+
+import logging
+from pathlib import Path
+
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from customers.models import CustomFieldDefinition
+from migration import fields as f
+from migration.engine import run_import
+from migration.files import FileRejected, estimate_rows, open_source
+from migration.models import ImportJob, MatchKey
+
+logger = logging.getLogger("loyalty.imports")
+
+
+def create_job(*, upload, name: str, user, via: str = "web", **options) -> ImportJob:
+    """Store an uploaded file as a draft job with its headers and a suggested mapping.
+
+    `upload` is a Django File (or UploadedFile); raises FileRejected with the reason when the
+    file cannot be imported at all.
+    """
+    job = ImportJob(original_name=Path(name).name[:255], created_by=user, via=via, **options)
+    job.file.save(Path(name).name, upload, save=False)
+    try:
+        source = open_source(
+            Path(job.file.path),
+            job.original_name,
+            encoding=job.encoding,
+            delimiter=job.delimiter,
+            sheet=job.sheet,
+        )
+    except FileRejected:
+        job.file.delete(save=False)
+        raise
+    job.file_format = source.file_format
+    job.encoding, job.delimiter, job.sheet = source.encoding, source.delimiter, source.sheet
+    job.headers = source.headers
+    job.mapping = f.suggest(source.headers, active_definitions())
+    job.save()
+    logger.info("import %s: file stored by user %s", job.pk, user.pk if user else None)
+    return job
+
+
+def active_definitions():
+    return list(CustomFieldDefinition.objects.filter(is_active=True))
+
+
+def sheets_of(job: ImportJob) -> list[str]:
+    if job.file_format != ImportJob.Format.XLSX:
+        return []
+    return open_source(Path(job.file.path), job.original_name, sheet=job.sheet).sheets
+
+
+def check_mapping(mapping: dict[str, str], headers: list[str], match_key: str) -> dict[str, str]:
+    """The mapping with unmapped columns dropped; ValidationError lists every problem."""
+    known = {name for name, _label in f.target_choices(active_definitions())}
+    cleaned, problems, used = {}, [], {}
+    for position, name in mapping.items():
+        if not name:
+            continue
+        index = int(position)
+        header = headers[index] if index < len(headers) else f"#{index + 1}"
+        if name not in known:
+            problems.append(
+                _("Column “%(column)s”: “%(field)s” is not a field.")
+                % {"column": header, "field": name}
+            )
+        elif name in used:
+            problems.append(
+                _("Columns “%(first)s” and “%(second)s” are both mapped to %(field)s.")
+                % {
+                    "first": used[name],
+                    "second": header,
+                    "field": dict(f.target_choices(active_definitions()))[name],
+                }
+            )
+        else:
+            used[name] = header
+            cleaned[str(index)] = name
+    if match_key not in cleaned.values():
+        problems.append(
+            _("Map a column to %(key)s: it is the match key that finds existing customers.")
+            % {"key": MatchKey(match_key).label}
+        )
+    if problems:
+        raise ValidationError(problems)
+    return cleaned
+
+
+def unmapped_columns(job: ImportJob) -> list[str]:
+    mapped = {int(position) for position in job.mapping}
+    return [
+        header or f"#{position + 1}"
+        for position, header in enumerate(job.headers)
+        if position not in mapped
+    ]
+
+
+def queue(job: ImportJob, *, dry_run: bool) -> ImportJob:
+    """Hand a configured job to the worker."""
+    if job.is_active:
+        raise ValidationError(_("This import is already running."), code="busy")
+    job.dry_run = dry_run
+    job.status = ImportJob.Status.QUEUED
+    job.save(update_fields=["dry_run", "status"])
+    from migration.tasks import import_customers_task
+
+    transaction.on_commit(lambda: import_customers_task.enqueue(job.pk))
+    return job
+
+
+def run_for_real(dry: ImportJob, *, user) -> ImportJob:
+    """A new job with the file and settings of a finished dry run, queued to write."""
+    if not dry.dry_run or dry.status != ImportJob.Status.DONE:
+        raise ValidationError(_("Only a finished dry run can be run for real."), code="not_dry")
+    job = ImportJob.objects.create(
+        file=dry.file.name,
+        original_name=dry.original_name,
+        file_format=dry.file_format,
+        encoding=dry.encoding,
+        delimiter=dry.delimiter,
+        sheet=dry.sheet,
+        headers=dry.headers,
+        mapping=dry.mapping,
+        match_key=dry.match_key,
+        policy=dry.policy,
+        create_tags=dry.create_tags,
+        empty_clears=dry.empty_clears,
+        created_by=user,
+        via=dry.via,
+    )
+    return queue(job, dry_run=False)
+
+
+def run_job(job_id: int, progress=None) -> ImportJob:
+    """Run a queued job; a crash marks it failed with the reason (and nothing is written)."""
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().get(pk=job_id)
+        if job.status != ImportJob.Status.QUEUED:
+            return job
+        job.status = ImportJob.Status.RUNNING
+        job.started_at, job.finished_at = timezone.now(), None
+        job.error, job.rows_done = "", 0
+        job.save(update_fields=["status", "started_at", "finished_at", "error", "rows_done"])
+    try:
+        source = open_source(
+            Path(job.file.path),
+            job.original_name,
+            encoding=job.encoding,
+            delimiter=job.delimiter,
+            sheet=job.sheet,
+        )
+        job.total_rows = estimate_rows(source)
+        ImportJob.objects.filter(pk=job.pk).update(total_rows=job.total_rows)
+        result = run_import(job, source, actor=job.created_by, progress=progress)
+    except Exception as error:
+        if not isinstance(error, FileRejected):
+            logger.exception("import %s failed", job.pk)
+        job.status = ImportJob.Status.FAILED
+        job.error = (
+            str(error) if isinstance(error, FileRejected) else f"{type(error).__name__}: {error}"
+        )[:2000]
+        job.finished_at = timezone.now()
+        job.save(update_fields=["status", "error", "finished_at"])
+        return job
+    job.total_rows = job.rows_done = result.total
+    job.created_count, job.updated_count = result.created, result.updated
+    job.unchanged_count, job.failed_count = result.unchanged, result.failed
+    job.preview = result.preview
+    job.notes = [
+        _("Column “%(column)s” is not mapped; it was ignored.") % {"column": column}
+        for column in unmapped_columns(job)
+    ]
+    if result.total == 0:
+        job.notes.append(_("The file has no data rows, only the header."))
+    elif not job.dry_run and result.written and not (result.created or result.updated):
+        job.notes.append(_("Nothing changed: every row matches what is already stored."))
+    if result.error_path is not None:
+        with result.error_path.open("rb") as handle:
+            job.error_file.save(f"import-{job.pk}-problems.xlsx", File(handle), save=False)
+        result.error_path.unlink()
+    if not job.dry_run and result.failed and not result.written:
+        job.status = ImportJob.Status.FAILED
+        job.error = _(
+            "%(count)s rows have problems, and the policy is “all or nothing”: nothing was "
+            "written. Correct the rows listed in the error file, or choose “skip invalid rows”."
+        ) % {"count": result.failed}
+    else:
+        job.status = ImportJob.Status.DONE
+    job.finished_at = timezone.now()
+    job.save()
+    if result.written:
+        from loyalty_admin.dashboard import forget_figures
+        from tags.services import forget_counts
+
+        forget_figures()
+        forget_counts()
+    logger.info(
+        "import %s: %s rows, %s created, %s updated, %s unchanged, %s failed%s",
+        job.pk,
+        result.total,
+        result.created,
+        result.updated,
+        result.unchanged,
+        result.failed,
+        " (dry run)" if job.dry_run else "",
+    )
+    return job
+
+
+def retry(job: ImportJob) -> ImportJob:
+    if job.status != ImportJob.Status.FAILED:
+        raise ValidationError(_("Only a failed import can be retried."), code="not_failed")
+    return queue(job, dry_run=job.dry_run)

@@ -1,0 +1,168 @@
+"""Imports of customer data from legacy systems: the job, its undo record, mapping profiles."""
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class MatchKey(models.TextChoices):
+    OLD_MEMBER_ID = "old_member_id", _("Old member ID")
+    EMAIL = "email", _("Email")
+    PHONE = "phone", _("Mobile number")
+    MEMBER_NUMBER = "member_number", _("Member number")
+
+
+class Policy(models.TextChoices):
+    ALL_OR_NOTHING = "all_or_nothing", _("All or nothing: any invalid row and nothing is written")
+    SKIP_INVALID = "skip_invalid", _("Skip invalid rows: write exactly the valid ones")
+
+
+class MappingProfile(models.Model):
+    """A saved column mapping (file header → customer field) to reuse for the next file."""
+
+    name = models.CharField(_("name"), max_length=80, unique=True)
+    # {header text as in the file: field name}
+    mapping = models.JSONField(_("mapping"), default=dict)
+    match_key = models.CharField(
+        _("match key"), max_length=16, choices=MatchKey, default=MatchKey.OLD_MEMBER_ID
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class ImportJob(models.Model):
+    """One import of a file (or its dry run): configuration, progress, outcome, undo state."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Being set up")
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+        UNDOING = "undoing", _("Being undone")
+        UNDONE = "undone", _("Undone")
+
+    class Format(models.TextChoices):
+        CSV = "csv", _("CSV")
+        XLSX = "xlsx", _("Excel (.xlsx)")
+
+    file = models.FileField(upload_to="imports/%Y/%m/")
+    original_name = models.CharField(_("file"), max_length=255)
+    file_format = models.CharField(_("format"), max_length=4, choices=Format)
+    # Empty means detected from the file.
+    encoding = models.CharField(_("encoding"), max_length=20, blank=True)
+    delimiter = models.CharField(_("delimiter"), max_length=1, blank=True)
+    sheet = models.CharField(_("sheet"), max_length=120, blank=True)
+    headers = models.JSONField(default=list, blank=True)
+    # {column position as a string: field name}; unmapped columns are ignored.
+    mapping = models.JSONField(_("mapping"), default=dict, blank=True)
+    match_key = models.CharField(
+        _("match key"), max_length=16, choices=MatchKey, default=MatchKey.OLD_MEMBER_ID
+    )
+    policy = models.CharField(
+        _("policy"), max_length=16, choices=Policy, default=Policy.ALL_OR_NOTHING
+    )
+    create_tags = models.BooleanField(_("create missing tags"), default=False)
+    empty_clears = models.BooleanField(_("empty cells clear values"), default=False)
+    dry_run = models.BooleanField(_("dry run"), default=False)
+    status = models.CharField(max_length=8, choices=Status, default=Status.DRAFT)
+    via = models.CharField(max_length=12, default="web")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    total_rows = models.PositiveIntegerField(null=True, blank=True)
+    rows_done = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(_("created"), default=0)
+    updated_count = models.PositiveIntegerField(_("updated"), default=0)
+    unchanged_count = models.PositiveIntegerField(_("unchanged"), default=0)
+    failed_count = models.PositiveIntegerField(_("failed"), default=0)
+    # Rows the file had but the import left out: unknown columns, notes for the report.
+    notes = models.JSONField(default=list, blank=True)
+    # The first rows' outcomes: [{row, outcome, values, errors}] for the report page.
+    preview = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    error_file = models.FileField(upload_to="imports/errors/%Y/%m/", blank=True)
+    created_tag_ids = models.JSONField(default=list, blank=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    undo_forced = models.BooleanField(default=False)
+    undo_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [("undo_importjob", _("Can undo an import"))]
+
+    def __str__(self):
+        kind = _("dry run") if self.dry_run else _("import")
+        return f"{kind} {self.pk} ({self.original_name})"
+
+    def get_absolute_url(self):
+        return reverse("migration:detail", args=[self.pk])
+
+    @property
+    def percent(self) -> int:
+        if not self.total_rows:
+            return 100 if self.status in (self.Status.DONE, self.Status.UNDONE) else 0
+        return min(100, round(100 * self.rows_done / self.total_rows))
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING, self.Status.UNDOING)
+
+    @property
+    def can_undo(self) -> bool:
+        return (
+            not self.dry_run
+            and self.status == self.Status.DONE
+            and (self.created_count or self.updated_count)
+        )
+
+    @property
+    def rate(self) -> float | None:
+        """Rows per second so far."""
+        if not self.started_at or not self.rows_done:
+            return None
+        elapsed = ((self.finished_at or timezone.now()) - self.started_at).total_seconds()
+        return self.rows_done / elapsed if elapsed > 0 else None
+
+    @property
+    def eta_seconds(self) -> int | None:
+        rate = self.rate
+        if not rate or not self.total_rows or self.status != self.Status.RUNNING:
+            return None
+        return max(0, round((self.total_rows - self.rows_done) / rate))
+
+
+class ImportBatch(models.Model):
+    """What one batch of an import wrote, so that undo can restore exactly that."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="batches")
+    written_at = models.DateTimeField()
+    created_ids = models.JSONField(default=list)
+    # {customer id: {field: value before the import}} for updated customers.
+    previous = models.JSONField(default=dict)
+    # {customer id: points delta the import recorded}
+    points = models.JSONField(default=dict)
+    # [[customer id, tag id], …] assignments the import added.
+    tag_links = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"batch {self.pk} of import {self.job_id}"
