@@ -213,7 +213,7 @@ class Importer:
     def run(self) -> Result:
         rows = self.source.rows()
         size = settings.IMPORT_BATCH_SIZE
-        total = None
+        total = self.job.total_rows
         try:
             try:
                 with transaction.atomic():

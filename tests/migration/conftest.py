@@ -1,4 +1,6 @@
+import csv
 import io
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -16,8 +18,30 @@ def media(settings, tmp_path):
 
 
 def csv_bytes(rows: list[list], *, delimiter: str = ",", encoding: str = "utf-8") -> bytes:
-    text = "\r\n".join(delimiter.join(str(cell) for cell in row) for row in rows) + "\r\n"
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=delimiter).writerows(rows)
+    text = buffer.getvalue()
+    if encoding == "cp1258":
+        return to_cp1258(text)
     return text.encode(encoding)
+
+
+TONES = "\u0300\u0301\u0303\u0309\u0323"
+
+
+def to_cp1258(text: str) -> bytes:
+    """Windows-1258 as old Vietnamese software writes it: letters with circumflex, breve or
+    horn precomposed, the tone mark as a combining character after them."""
+    out = []
+    for char in text:
+        try:
+            out.append(char.encode("cp1258"))
+        except UnicodeEncodeError:
+            decomposed = unicodedata.normalize("NFD", char)
+            tones = "".join(mark for mark in decomposed if mark in TONES)
+            base = unicodedata.normalize("NFC", "".join(c for c in decomposed if c not in TONES))
+            out.append(base.encode("cp1258") + tones.encode("cp1258"))
+    return b"".join(out)
 
 
 def xlsx_bytes(rows: list[list], sheet: str = "Sheet1", extra_sheets=()) -> bytes:
