@@ -1,10 +1,12 @@
 """Every URL × every role: the expected allow / deny, decided explicitly per URL name."""
 
 import pytest
+from django.core.files.base import ContentFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from customers.models import ExportJob, SavedView
 from loyalty_admin.roles import ADMINISTRATOR, CUSTOMER_CARE, MARKETING, SALES
+from migration.models import ImportJob
 from ranks.models import RankRecalculation
 from tests.conftest import make_staff
 from tests.customers.factories import CustomerFactory, RankFactory, TagFactory
@@ -60,6 +62,14 @@ DECISIONS = {
     "tags:bulk": EVERYONE,
     "tags:apply_rules": {ADMINISTRATOR, MARKETING},
     "tags:from_filter": {ADMINISTRATOR, MARKETING},
+    "migration:list": {ADMINISTRATOR},
+    "migration:upload": {ADMINISTRATOR},
+    "migration:map": {ADMINISTRATOR},
+    "migration:detail": {ADMINISTRATOR},
+    "migration:run": {ADMINISTRATOR},
+    "migration:retry": {ADMINISTRATOR},
+    "migration:undo": {ADMINISTRATOR},
+    "migration:error_file": {ADMINISTRATOR},
 }
 # URLs that only take POST; GET must not change anything (405).
 POST_ONLY = {
@@ -79,6 +89,8 @@ POST_ONLY = {
     "tags:bulk",
     "tags:apply_rules",
     "tags:from_filter",
+    "migration:run",
+    "migration:retry",
 }
 
 
@@ -99,7 +111,8 @@ def test_every_url_has_a_decision():
 
 
 @pytest.fixture
-def objects(db):
+def objects(db, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
     owner = make_staff("superuser", username="owner")
     customer = CustomerFactory()
     job = ExportJob.objects.create(created_by=None, columns=["email"])
@@ -107,6 +120,17 @@ def objects(db):
     lower = RankFactory(level=1, threshold=0, is_default=True)
     rank = RankFactory(level=2, threshold=100)
     recalculation = RankRecalculation.objects.create(status="failed")
+    import_job = ImportJob.objects.create(
+        original_name="x.csv",
+        file_format="csv",
+        status="failed",
+        dry_run=True,
+        headers=["Old member ID"],
+        encoding="utf-8",
+        delimiter=",",
+    )
+    import_job.file.save("x.csv", ContentFile(b"Old member ID\nL1\n"))
+    import_job.error_file.save("problems.xlsx", ContentFile(b"PK"))
     return {
         "customer": customer,
         "job": job,
@@ -115,6 +139,7 @@ def objects(db):
         "lower": lower,
         "recalculation": recalculation,
         "tag": TagFactory(),
+        "import": import_job,
     }
 
 
@@ -141,6 +166,8 @@ def url_for(name, objects):
         args = [objects["customer"].pk]
     elif name in {"tags:update", "tags:delete"}:
         args = [objects["tag"].pk]
+    elif name.startswith("migration:") and name not in {"migration:list", "migration:upload"}:
+        args = [objects["import"].pk]
     elif name == "customers:options":
         args = ["tags"]
     elif name == "customers_public:reset_password":

@@ -1,0 +1,171 @@
+"""The wizard through the test client: upload → map → dry run → run → report → undo."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from customers.models import Customer
+from migration.models import ImportJob, MappingProfile
+from tests.customers.factories import CustomerFactory
+from tests.loyalty_admin.test_query_counts import BASE
+from tests.migration.conftest import csv_bytes
+
+pytestmark = pytest.mark.django_db
+
+ROWS = [
+    ["Mã thành viên cũ", "Họ tên", "Số điện thoại", "Ghi chú"],
+    ["L1", "Nguyễn Văn An", "0912345678", "x"],
+    ["L2", "Trần Bình", "0912345679", "y"],
+    ["L3", "Lê Chi", "not a phone", "z"],
+]
+
+
+def uploaded(rows=ROWS, name="legacy.csv"):
+    return SimpleUploadedFile(name, csv_bytes(rows), content_type="text/csv")
+
+
+def test_wizard_end_to_end(admin_client, django_capture_on_commit_callbacks):
+    response = admin_client.post(reverse("migration:upload"), {"file": uploaded()})
+    job = ImportJob.objects.get()
+    assert response.url == reverse("migration:map", args=[job.pk])
+
+    page = admin_client.get(response.url).content.decode()
+    assert 'value="old_member_id" selected' in page and 'value="full_name" selected' in page
+    assert "Nguyễn Văn An" in page  # sample values shown next to each column
+
+    data = {
+        "col_0": "old_member_id",
+        "col_1": "full_name",
+        "col_2": "phone",
+        "col_3": "",
+        "match_key": "old_member_id",
+        "policy": "skip_invalid",
+        "save_profile": "Legacy POS",
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(reverse("migration:map", args=[job.pk]), data)
+    assert response.url == reverse("migration:detail", args=[job.pk])
+    job.refresh_from_db()
+    assert job.dry_run and job.status == "done"
+    assert (job.created_count, job.failed_count) == (2, 1)
+    assert not Customer.objects.exists()
+    assert MappingProfile.objects.get().mapping == {
+        "Mã thành viên cũ": "old_member_id",
+        "Họ tên": "full_name",
+        "Số điện thoại": "phone",
+    }
+
+    page = admin_client.get(response.url).content.decode()
+    assert 'data-testid="import-preview"' in page, page[page.find("<main") :][:3000]
+    assert "“not a phone” is not a phone number" in page
+    assert "Import, skipping 1 invalid row" in page
+    assert "Column “Ghi chú” is not mapped; it was ignored." in page
+    problems = admin_client.get(reverse("migration:error_file", args=[job.pk]))
+    assert problems["Content-Disposition"].startswith("attachment")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(reverse("migration:run", args=[job.pk]))
+    real = ImportJob.objects.exclude(pk=job.pk).get()
+    assert response.url == reverse("migration:detail", args=[real.pk])
+    real.refresh_from_db()
+    assert (real.status, real.created_count, real.dry_run) == ("done", 2, False)
+    assert sorted(Customer.objects.values_list("old_member_id", flat=True)) == ["L1", "L2"]
+    page = admin_client.get(response.url).content.decode()
+    assert 'data-testid="undo-import"' in page
+
+    confirm = admin_client.get(reverse("migration:undo", args=[real.pk])).content.decode()
+    assert "deletes the 2 customers the import created" in confirm
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(reverse("migration:undo", args=[real.pk]))
+    real.refresh_from_db()
+    assert real.status == "undone" and not Customer.objects.exists()
+
+    history = admin_client.get(reverse("migration:list")).content.decode()
+    assert "legacy.csv" in history and "Undone" in history and "Dry run" in history
+
+
+def test_a_rejected_upload_says_why(admin_client):
+    response = admin_client.post(
+        reverse("migration:upload"),
+        {"file": SimpleUploadedFile("data.xlsx", b"a,b\n1,2\n"), "encoding": "cp1258"},
+    )
+    assert response.status_code == 400
+    assert "is not an Excel workbook" in response.content.decode()
+    assert 'value="cp1258" selected' in response.content.decode()  # what was chosen stays
+    assert not ImportJob.objects.exists()
+
+
+def test_mapping_errors_keep_what_was_chosen(admin_client):
+    admin_client.post(reverse("migration:upload"), {"file": uploaded()})
+    job = ImportJob.objects.get()
+    data = {
+        "col_0": "email",
+        "col_1": "email",
+        "col_2": "phone",
+        "match_key": "old_member_id",
+        "policy": "all_or_nothing",
+    }
+    response = admin_client.post(reverse("migration:map", args=[job.pk]), data)
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "are both mapped to Email" in page and "Map a column to Old member ID" in page
+    assert 'value="phone" selected' in page
+    job.refresh_from_db()
+    assert job.status == "draft"
+
+
+def test_a_saved_profile_is_applied_by_header(admin_client):
+    MappingProfile.objects.create(
+        name="POS", mapping={"Số điện thoại": "phone", "Ghi chú": "city"}, match_key="phone"
+    )
+    admin_client.post(reverse("migration:upload"), {"file": uploaded()})
+    job = ImportJob.objects.get()
+    profile = MappingProfile.objects.get()
+    page = admin_client.get(
+        reverse("migration:map", args=[job.pk]), {"profile": profile.pk}
+    ).content.decode()
+    assert 'name="col_3"' in page and 'value="city" selected' in page
+    assert 'value="phone" selected' in page
+
+
+def test_progress_block_is_served_alone_to_htmx(admin_client):
+    job = ImportJob.objects.create(
+        original_name="x.csv", file_format="csv", status="running", total_rows=1000, rows_done=250
+    )
+    response = admin_client.get(
+        reverse("migration:detail", args=[job.pk]), headers={"HX-Request": "true"}
+    )
+    page = response.content.decode()
+    assert page.lstrip().startswith('<div id="import-status"')
+    assert "250" in page and "1,000" in page and 'hx-trigger="every 1s"' in page
+
+
+def test_undo_refusal_is_shown_and_force_is_offered(
+    admin_client, import_file, django_capture_on_commit_callbacks
+):
+    customer = CustomerFactory(old_member_id="L1", city="Huế")
+    job = import_file([["Old member ID", "City"], ["L1", "Vinh"]])
+    Customer.objects.filter(pk=customer.pk).update(updated_at=job.finished_at.replace(year=2099))
+    page = admin_client.get(reverse("migration:undo", args=[job.pk])).content.decode()
+    assert "changed by someone else after the import" in page and 'name="force"' in page
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(reverse("migration:undo", args=[job.pk]))
+    job.refresh_from_db()
+    assert job.status == "done" and "changed by someone else" in job.undo_error
+    assert "The undo did not run" in admin_client.get(job.get_absolute_url()).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(reverse("migration:undo", args=[job.pk]), {"force": "on"})
+    job.refresh_from_db()
+    customer.refresh_from_db()
+    assert job.status == "undone" and job.undo_forced and customer.city == "Huế"
+
+
+def test_history_list_query_count_is_fixed(admin_client, django_assert_num_queries, admin_user):
+    for n in range(30):
+        ImportJob.objects.create(
+            original_name=f"f{n}.csv", file_format="csv", status="done", created_by=admin_user
+        )
+    # The signed-in page's fixed queries, the page count and the page of jobs with their users.
+    with django_assert_num_queries(BASE + 2):
+        response = admin_client.get(reverse("migration:list"))
+    assert response.status_code == 200
