@@ -34,6 +34,7 @@ from django.db import connection, connections, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from customers.models import (
     Customer,
@@ -83,6 +84,7 @@ PREVIEW_ROWS = 100
 # Undo restores these differently: points through a reversing ledger entry, and the time of
 # the last change is the undo's own.
 NOT_RESTORED = ("updated_at", "points_balance", "lifetime_points", "search_text")
+RANK, STORE = gettext_lazy("rank"), gettext_lazy("store")
 CUSTOMER_FIELDS = {
     field.attname: field for field in Customer._meta.concrete_fields if not field.primary_key
 }
@@ -106,6 +108,7 @@ class ParsedRow:
     changed: list = field(default_factory=list)
     customer_id: int | None = None
     key: object = None
+    rank_changes: list = field(default_factory=list)
 
     def error(self, column: str, message: str) -> None:
         self.errors.append((column, message))
@@ -206,6 +209,9 @@ class Importer:
 
         default = default_rank()
         self.default_rank_id = default.pk if default else None
+        from ranks.engine import Settings
+
+        self.rank_settings = Settings.current()
         self.reference = f"import #{job.pk}" if job.pk else "import"
 
     # --- the run ------------------------------------------------------------------------
@@ -245,25 +251,7 @@ class Importer:
             self.job.created_tag_ids = self.created_tags
 
     def _reevaluate_ranks(self) -> None:
-        from ranks import engine
-
-        with connection.cursor() as cursor:
-            cursor.execute("DROP TABLE IF EXISTS import_touched")
-            cursor.execute("CREATE TEMPORARY TABLE import_touched (id bigint)")
-        for start in range(0, len(self.touched), 10_000):
-            chunk = self.touched[start : start + 10_000]
-            with connection.cursor() as cursor:
-                cursor.executemany(
-                    "INSERT INTO import_touched (id) VALUES (%s)", [(pk,) for pk in chunk]
-                )
-        self.result.rank_counts = engine.apply_all(
-            engine.Settings.current(),
-            now=self.now,
-            actor=self.actor,
-            customers_sql=("SELECT id FROM import_touched", []),
-        )
-        with connection.cursor() as cursor:
-            cursor.execute("DROP TABLE import_touched")
+        self.result.rank_counts = reevaluate_ranks(self.touched, actor=self.actor, now=self.now)
 
     # --- one row ------------------------------------------------------------------------
 
@@ -340,8 +328,7 @@ class Importer:
         elif name == "joined_at":
             values[name] = f.parse_datetime(cell, with_time=True)
         elif name in f.MODEL_CHOICES:
-            what = str(Customer._meta.get_field(name).verbose_name)
-            values[name] = f.parse_choice(cell, f.MODEL_CHOICES[name], what)
+            values[name] = f.parse_choice(cell, f.MODEL_CHOICES[name], CUSTOMER_FIELDS[name])
         elif name == "country":
             raw = f.text(cell)
             code = f.COUNTRIES.get(fold(raw), raw.upper())
@@ -349,9 +336,9 @@ class Importer:
                 raise f.CellError(_("“%(value)s” is not a country code.") % {"value": raw})
             values[name] = code
         elif name == "rank":
-            values["rank_id"] = _resolve(self.ranks, cell, _("rank")).pk
+            values["rank_id"] = _resolve(self.ranks, cell, RANK).pk
         elif name == "preferred_store":
-            values["preferred_store_id"] = _resolve(self.stores, cell, _("store")).pk
+            values["preferred_store_id"] = _resolve(self.stores, cell, STORE).pk
         elif name == "points_balance":
             points = f.parse_decimal(cell)
             if points != points.to_integral_value() or points < 0:
@@ -541,16 +528,13 @@ class Importer:
         batch = ImportBatch(job=self.job, written_at=now)
         points_rows, events, rank_changes, links = [], [], [], []
         if creates:
-            self._insert(creates, now)
+            self._insert(creates, now, rank_changes)
             batch.created_ids = [row.customer_id for row in creates]
             for row in creates:
                 balance = row.points or 0
                 if balance:
                     points_rows.append((row.customer_id, balance, balance, now))
                     batch.points[str(row.customer_id)] = balance
-                if "rank_id" in row.values:
-                    rank_changes.append((row.customer_id, None, row.values["rank_id"]))
-                self.touched.append(row.customer_id)
                 events.append(
                     (row.customer_id, CustomerEvent.Kind.CREATED, self._message(_("Imported")), {})
                 )
@@ -614,13 +598,13 @@ class Importer:
                         new,
                         self.rank_names.get(old, ""),
                         self.rank_names.get(new, ""),
-                        RankChange.Reason.IMPORT,
+                        reason,
                         self.reference,
-                        Decimal(0),
+                        amount,
                         self.actor_pk,
                         now,
                     )
-                    for cid, old, new in rank_changes
+                    for cid, old, new, reason, amount in rank_changes
                 ],
             )
         writer.insert(
@@ -640,7 +624,10 @@ class Importer:
     def _message(self, what: str) -> str:
         return f"{what} ({self.reference}, {self.job.original_name})"[:255]
 
-    def _insert(self, rows: list[ParsedRow], now) -> None:
+    def _insert(self, rows: list[ParsedRow], now, rank_changes: list) -> None:
+        """New customers, ranked as they go in: their only ledger entry is the imported points
+        balance, so the Python rules of the rank engine (`decide`) place them exactly as the
+        set-based pass would, without a second write of each row."""
         numbers = self._member_numbers(rows)
         columns = list(CUSTOMER_FIELDS)
         records = []
@@ -657,6 +644,7 @@ class Importer:
             values["custom_fields"] = self._merged_custom({}, row.custom)
             values["points_balance"] = values["lifetime_points"] = row.points or 0
             values["search_text"] = _search_text(values, row.phone_forms)
+            pending_changes = self._place(values, row, now)
             records.append(
                 tuple(
                     values[name] if name in values else CUSTOMER_FIELDS[name].get_default()
@@ -664,10 +652,37 @@ class Importer:
                 )
             )
             row.values["member_number"] = number
-        returned = writer.insert(Customer, columns, records, returning=("id", "member_number"))
-        ids = {number: pk for pk, number in returned}
+            row.rank_changes = pending_changes
+        ids = writer.insert_new(Customer, columns, records, "member_number")
         for row in rows:
             row.customer_id = ids[row.values["member_number"]]
+            rank_changes.extend((row.customer_id, *change) for change in row.rank_changes)
+
+    def _place(self, values: dict, row: ParsedRow, now) -> list[tuple]:
+        """Set a new customer's rank by the policy; the history entries it makes."""
+        changes = []
+        if "rank_id" in row.values:
+            changes.append((None, row.values["rank_id"], RankChange.Reason.IMPORT, Decimal(0)))
+        if not self.rank_settings.ladder:
+            return changes
+        from ranks import engine as rank_engine
+        from ranks.models import RankPolicy
+
+        points = Decimal(row.points or 0)
+        amount = points if self.rank_settings.basis == RankPolicy.Basis.POINTS else Decimal(0)
+        decision = rank_engine.decide(
+            self.rank_settings,
+            rank_id=values["rank_id"],
+            amount=amount,
+            overridden=False,
+            override_expires_at=None,
+            grace_until=None,
+            now=now,
+        )
+        if decision.rank_id != values["rank_id"]:
+            changes.append((values["rank_id"], decision.rank_id, decision.reason, amount))
+        values["rank_id"], values["rank_grace_until"] = decision.rank_id, decision.grace_until
+        return changes
 
     def _member_numbers(self, rows: list[ParsedRow]) -> list[str]:
         numbers = [row.values.get("member_number") or "" for row in rows]
@@ -675,9 +690,7 @@ class Importer:
             missing = [i for i, number in enumerate(numbers) if not number]
             if not missing:
                 return numbers
-            candidates = {
-                i: "M" + "".join(secrets.choice("0123456789") for _ in range(10)) for i in missing
-            }
+            candidates = {i: f"M{secrets.randbelow(10**10):010d}" for i in missing}
             taken = set(
                 Customer.objects.filter(member_number__in=candidates.values()).values_list(
                     "member_number", flat=True
@@ -715,7 +728,15 @@ class Importer:
             values["search_text"] = _search_text(search_values, phone_forms or [])
             values["updated_at"] = now
             if "rank_id" in row.changed:
-                rank_changes.append((row.customer_id, current["rank_id"], values["rank_id"]))
+                rank_changes.append(
+                    (
+                        row.customer_id,
+                        current["rank_id"],
+                        values["rank_id"],
+                        RankChange.Reason.IMPORT,
+                        Decimal(0),
+                    )
+                )
                 self.touched.append(row.customer_id)
             batch.previous[str(row.customer_id)] = {
                 name: writer.json_safe(before[name])
@@ -734,6 +755,36 @@ class Importer:
                 (row.customer_id, CustomerEvent.Kind.UPDATED, self._message(_("Updated")), changes)
             )
         writer.update(Customer, columns, records)
+
+
+def reevaluate_ranks(customer_ids: list[int], *, actor, now) -> dict:
+    """The set-based rank engine over these customers only (their ids go into a temporary
+    table in a few multi-row INSERTs, and the engine joins it)."""
+    from ranks import engine
+
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS import_touched")
+        cursor.execute("CREATE TEMPORARY TABLE import_touched (id bigint PRIMARY KEY)")
+        unique = sorted(set(customer_ids))
+        if connection.vendor == "postgresql":
+            cursor.execute("INSERT INTO import_touched SELECT unnest(%s::bigint[])", [unique])
+            # Temporary tables are never analysed by autovacuum; without statistics the
+            # planner would aggregate the whole ledger instead of these customers' part.
+            cursor.execute("ANALYZE import_touched")
+        else:
+            for start in range(0, len(unique), 5000):
+                chunk = unique[start : start + 5000]
+                marks = ", ".join(["(%s)"] * len(chunk))
+                cursor.execute(f"INSERT INTO import_touched (id) VALUES {marks}", chunk)  # noqa: S608
+    counts = engine.apply_all(
+        engine.Settings.current(),
+        now=now,
+        actor=actor,
+        customers_sql=("SELECT id FROM import_touched", []),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE import_touched")
+    return counts
 
 
 def _search_text(values: dict, phone_forms) -> str:
@@ -757,13 +808,13 @@ def _lookup(objects) -> dict:
     return table
 
 
-def _resolve(table: dict, cell, what: str):
+def _resolve(table: dict, cell, what):
     try:
         return table[fold(f.text(cell))]
     except KeyError:
         raise f.CellError(
             _("There is no %(what)s “%(value)s” (by code or name).")
-            % {"what": what, "value": f.text(cell)}
+            % {"what": str(what), "value": f.text(cell)}
         ) from None
 
 

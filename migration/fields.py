@@ -14,11 +14,13 @@ Decisions, where the input is ambiguous:
 """
 
 import datetime
+import functools
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 import phonenumbers
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils import timezone
@@ -325,13 +327,13 @@ def parse_decimal(value) -> Decimal:
     return number
 
 
-def parse_choice(value, mapping: dict[str, str], what: str) -> str:
+def parse_choice(value, mapping: dict[str, str], field) -> str:
     raw = text(value)
     try:
         return mapping[fold(raw)]
     except KeyError:
         raise CellError(
-            _("“%(value)s” is not a known %(what)s.") % {"value": raw, "what": what}
+            _("“%(value)s” is not a known %(what)s.") % {"value": raw, "what": field.verbose_name}
         ) from None
 
 
@@ -341,9 +343,33 @@ class Phone:
     forms: list[str]
 
 
+_PHONE_NOISE = re.compile(r"[\s.\-()/]")
+_VN_MOBILE = re.compile(r"^(?:\+84|84|0)?(\d{9})$")
+
+
+@functools.cache
+def _vn_mobile_prefixes() -> frozenset[str]:
+    """Three-digit starts of Vietnamese mobile numbers that phonenumbers accepts whatever the
+    remaining digits: for those, parsing by hand gives exactly what it would, far faster."""
+    prefixes = set()
+    for start in range(100, 1000):
+        candidates = (f"+84{start}{rest}" for rest in ("000000", "999999", "123456", "505050"))
+        if all(
+            phonenumbers.is_valid_number(phonenumbers.parse(number, None)) for number in candidates
+        ):
+            prefixes.add(str(start))
+    return frozenset(prefixes)
+
+
 def parse_phone_cell(value) -> Phone:
+    raw = text(value)
+    if settings.PHONE_DEFAULT_REGION == "VN":
+        match = _VN_MOBILE.match(_PHONE_NOISE.sub("", raw))
+        if match and match.group(1)[:3] in _vn_mobile_prefixes():
+            national = match.group(1)
+            return Phone(f"+84{national}", [f"84{national}", f"0{national}"])
     try:
-        number = parse_phone(text(value))
+        number = parse_phone(raw)
     except ValidationError as error:
         raise CellError(error.messages[0]) from None
     return Phone(

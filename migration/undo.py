@@ -11,7 +11,7 @@ lost); the undo refuses and says who. The undo runs in one transaction: all of i
 import logging
 from collections import defaultdict
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -25,6 +25,7 @@ from customers.models import (
     RewardRedemption,
 )
 from migration import writer
+from migration.engine import reevaluate_ranks
 from migration.models import ImportJob
 from tags.models import CustomerTag, Tag
 
@@ -146,7 +147,7 @@ def undo(job: ImportJob, *, actor=None, force: bool = False) -> dict:
             Customer.objects.filter(pk__in=chunk).delete()
         Tag.objects.filter(pk__in=job.created_tag_ids, customers__isnull=True).delete()
         if restored:
-            _reevaluate(restored, actor, now)
+            reevaluate_ranks(restored, actor=actor, now=now)
         job.status = ImportJob.Status.UNDONE
         job.undone_at, job.undone_by, job.undo_forced, job.undo_error = now, actor, force, ""
         job.save(update_fields=["status", "undone_at", "undone_by", "undo_forced", "undo_error"])
@@ -235,26 +236,6 @@ def _restore(previous: dict[int, dict], now) -> None:
                 search_text = _search_text(search, phone_search_forms(search["phone"] or ""))
                 rows.append((pk, *(values[name] for name in columns), search_text, now))
             writer.update(Customer, [*columns, "search_text", "updated_at"], rows)
-
-
-def _reevaluate(customer_ids: list[int], actor, now) -> None:
-    from ranks import engine
-
-    with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS import_touched")
-        cursor.execute("CREATE TEMPORARY TABLE import_touched (id bigint)")
-        for chunk in _chunks(customer_ids):
-            cursor.executemany(
-                "INSERT INTO import_touched (id) VALUES (%s)", [(pk,) for pk in chunk]
-            )
-    engine.apply_all(
-        engine.Settings.current(),
-        now=now,
-        actor=actor,
-        customers_sql=("SELECT id FROM import_touched", []),
-    )
-    with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE import_touched")
 
 
 def queue_undo(job: ImportJob, *, actor, force: bool) -> ImportJob:

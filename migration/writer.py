@@ -15,22 +15,42 @@ from django.db import connection
 STAGE = "import_stage"
 
 
+def _escape(text: str) -> str:
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        return (
+            text.replace("\\", "\\\\")
+            .replace("\t", "\\t")
+            .replace("\n", "\\n")
+            .replace("\r", "\\r")
+        )
+    return text
+
+
 def _copy_text(value) -> str:
+    """One value in COPY's text format (dispatch on the exact type: this runs per cell)."""
+    kind = type(value)
+    if kind is str:
+        return _escape(value)
     if value is None:
         return "\\N"
-    if value is True:
-        return "t"
-    if value is False:
-        return "f"
-    if isinstance(value, dict | list):
-        value = json.dumps(value, ensure_ascii=False)
-    elif isinstance(value, datetime.date | datetime.datetime):
-        value = value.isoformat()
-    elif not isinstance(value, str):
-        value = str(value)
-    return (
-        value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    )
+    if kind is int or kind is Decimal:
+        return str(value)
+    if kind is bool:
+        return "t" if value else "f"
+    if kind is dict or kind is list:
+        return _escape(json.dumps(value, ensure_ascii=False))
+    if kind is datetime.datetime or kind is datetime.date:
+        return value.isoformat()
+    return _escape(str(value))
+
+
+def copy_lines(rows) -> io.StringIO:
+    buffer = io.StringIO()
+    for row in rows:
+        buffer.write("\t".join(map(_copy_text, row)))
+        buffer.write("\n")
+    buffer.seek(0)
+    return buffer
 
 
 def _prepared(model, columns: list[str], rows: list[tuple]) -> list[tuple]:
@@ -53,12 +73,7 @@ def _stage(cursor, model, columns: list[str], rows: list[tuple]) -> None:
         f"CREATE TEMPORARY TABLE {STAGE} AS SELECT {names} FROM {table} WHERE 1 = 0"  # noqa: S608
     )
     if connection.vendor == "postgresql":
-        buffer = io.StringIO()
-        for row in rows:
-            buffer.write("\t".join(_copy_text(value) for value in row))
-            buffer.write("\n")
-        buffer.seek(0)
-        cursor.cursor.copy_expert(f"COPY {STAGE} ({names}) FROM STDIN", buffer)
+        cursor.cursor.copy_expert(f"COPY {STAGE} ({names}) FROM STDIN", copy_lines(rows))
     else:
         marks = ", ".join(["%s"] * len(columns))
         cursor.executemany(
@@ -76,21 +91,64 @@ def insert(
     ignore_conflicts: bool = False,
 ) -> list[tuple]:
     """INSERT the rows; with `returning`, those columns of the inserted rows (any order).
-    `ignore_conflicts` skips rows that would violate a unique constraint."""
+    `ignore_conflicts` skips rows that would violate a unique constraint.
+
+    Plain inserts go straight in (COPY on PostgreSQL); the other two need the staging table.
+    """
     if not rows:
         return []
+    table = model._meta.db_table
     names = ", ".join(columns)
-    sql = f"INSERT INTO {model._meta.db_table} ({names}) SELECT {names} FROM {STAGE} WHERE 1 = 1"  # noqa: S608
-    if ignore_conflicts:
-        sql += " ON CONFLICT DO NOTHING"
-    if returning:
-        sql += f" RETURNING {', '.join(returning)}"
     with connection.cursor() as cursor:
+        if not returning and not ignore_conflicts:
+            if connection.vendor == "postgresql":
+                cursor.cursor.copy_expert(f"COPY {table} ({names}) FROM STDIN", copy_lines(rows))
+            else:
+                marks = ", ".join(["%s"] * len(columns))
+                cursor.executemany(
+                    f"INSERT INTO {table} ({names}) VALUES ({marks})",  # noqa: S608
+                    _prepared(model, columns, rows),
+                )
+            return []
+        sql = f"INSERT INTO {table} ({names}) SELECT {names} FROM {STAGE} WHERE 1 = 1"  # noqa: S608
+        if ignore_conflicts:
+            sql += " ON CONFLICT DO NOTHING"
+        if returning:
+            sql += f" RETURNING {', '.join(returning)}"
         _stage(cursor, model, columns, rows)
         cursor.execute(sql)
         result = cursor.fetchall() if returning else []
         cursor.execute(f"DROP TABLE {STAGE}")
     return result
+
+
+def insert_new(model, columns: list[str], rows: list[tuple], key: str) -> dict:
+    """INSERT new rows and return {value of `key`: new primary key}.
+
+    On PostgreSQL the keys are taken from the table's sequence first and the rows COPYed
+    straight into the table with them; elsewhere INSERT … RETURNING does it.
+    """
+    if not rows:
+        return {}
+    position = columns.index(key)
+    if connection.vendor == "postgresql":
+        table, pk = model._meta.db_table, model._meta.pk.column
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [table, pk, len(rows)],
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+        insert(
+            model,
+            [pk, *columns],
+            [(pk_value, *row) for pk_value, row in zip(ids, rows, strict=True)],
+        )
+        return {row[position]: pk_value for pk_value, row in zip(ids, rows, strict=True)}
+    return {
+        value: pk_value
+        for pk_value, value in insert(model, columns, rows, returning=(model._meta.pk.column, key))
+    }
 
 
 def update(model, columns: list[str], rows: list[tuple]) -> int:

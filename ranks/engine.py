@@ -174,7 +174,7 @@ class SQL:
         return " ".join(self.parts)
 
 
-def _amounts(query: SQL, settings: Settings, now: datetime) -> None:
+def _amounts(query: SQL, settings: Settings, now: datetime, customers_sql=None) -> None:
     since = window_start(settings.window, now)
     if settings.basis == RankPolicy.Basis.POINTS:
         query.add(f"SELECT customer_id, SUM(delta) AS amount FROM {POINTS} WHERE delta > 0")  # noqa: S608
@@ -187,6 +187,8 @@ def _amounts(query: SQL, settings: Settings, now: datetime) -> None:
         column = "placed_at"
     if since:
         query.add(f"AND {column} >= %s", since)
+    if customers_sql is not None:  # only the ledger of the customers being evaluated
+        query.add(f"AND customer_id IN ({customers_sql[0]})", *customers_sql[1])
     query.add("GROUP BY customer_id")
 
 
@@ -222,7 +224,7 @@ def _build_decisions(
         ]
         _case(query, reached, settings.default_rank_id)
         query.add(f"AS target_rank_id FROM {CUSTOMER} c LEFT JOIN (")
-        _amounts(query, settings, now)
+        _amounts(query, settings, now, customers_sql)
         query.add(") a ON a.customer_id = c.id WHERE c.archived_at IS NULL")
         query.add("AND c.anonymised_at IS NULL")
         if customer_ids is not None:

@@ -195,3 +195,59 @@ def test_bulk_tag_a_filtered_list(page, live_server):
     expect(page.get_by_text("Added VIP: 2 new assignments")).to_be_visible()
     assert sorted(vip.customer_links.values_list("customer__city", flat=True)) == ["Huế", "Huế"]
     assert page.errors == []
+
+
+def test_import_wizard_upload_map_dry_run_run_report_undo(page, live_server, tmp_path, settings):
+    from customers.models import Customer
+    from tests.migration.conftest import csv_bytes
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    CustomerFactory(old_member_id="OLD-1", city="Huế", first_name="Lan", last_name="Phạm")
+    source = tmp_path / "legacy.csv"
+    source.write_bytes(
+        csv_bytes(
+            [
+                ["Mã thành viên cũ", "Họ tên", "Số điện thoại", "Thành phố"],
+                ["OLD-1", "Phạm Lan", "0912345678", "Đà Nẵng"],
+                ["OLD-2", "Võ Minh", "0912345679", "Vinh"],
+                ["OLD-3", "Hồ Thu", "12", "Vinh"],
+            ],
+            encoding="utf-8-sig",
+        )
+    )
+    sign_in(page, live_server)
+    page.click("text=Migration")
+    page.click("text=New import")
+    page.set_input_files("#id_file", str(source))
+    page.click("text=Upload and map columns")
+    expect(page.get_by_role("heading", name="Map columns")).to_be_visible()
+    expect(page.get_by_label("Họ tên")).to_have_value("full_name")  # suggested from the header
+    page.get_by_label("Skip invalid rows").check()
+    page.click("text=Start the dry run")
+
+    expect(page.get_by_test_id("import-status")).to_have_text("Done")
+    expect(page.get_by_test_id("count-created")).to_have_text("1")
+    expect(page.get_by_test_id("count-updated")).to_have_text("1")
+    expect(page.get_by_test_id("count-failed")).to_have_text("1")
+    expect(page.get_by_test_id("import-preview")).to_contain_text("is not a valid phone number")
+    assert Customer.objects.count() == 1  # the dry run wrote nothing
+    with page.expect_download() as download:
+        page.click("text=Download the problems (.xlsx)")
+    download.value.save_as(tmp_path / "problems.xlsx")
+    sheet = openpyxl.load_workbook(tmp_path / "problems.xlsx").active
+    row, column, message, *original = (cell.value for cell in sheet[2])
+    assert (row, column, original[:2]) == (4, "Số điện thoại", ["OLD-3", "Hồ Thu"])
+    assert "not a valid phone number" in message
+
+    page.get_by_test_id("run-import").click()
+    expect(page.get_by_test_id("import-status")).to_have_text("Done")
+    expect(page.get_by_test_id("count-created")).to_have_text("1")
+    assert Customer.objects.get(old_member_id="OLD-1").city == "Đà Nẵng"
+
+    page.get_by_test_id("undo-import").click()
+    page.get_by_test_id("confirm-undo").click()
+    expect(page.get_by_test_id("import-status")).to_have_text("Undone")
+    assert Customer.objects.get().city == "Huế"
+    page.click("text=Migration")
+    expect(page.locator("table")).to_contain_text("legacy.csv")
+    assert not page.errors

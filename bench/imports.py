@@ -1,0 +1,239 @@
+"""Benchmark case 4: importing a legacy file into the seeded table, ours against the peers.
+
+Every run happens inside a transaction that is rolled back, so the seeded data set stays as it
+is. Measured, on the same generated rows:
+
+- ours: the migration engine (`migration.engine.run_import`) on a CSV and on an XLSX file of
+  new customers, and on a CSV that updates existing customers;
+- the limit: a raw COPY of the same rows, already normalised, into the same indexed table;
+- django-import-export's `ModelResource` with its defaults, and with its best tuning (bulk
+  writes, no diff, cached instance loader), on a slice of the same file (they are slow enough
+  that the whole file would take many minutes; their rate does not depend on the slice size).
+"""
+
+import csv
+import random
+import time
+from pathlib import Path
+
+import tablib
+import xlsxwriter
+from django.core.files import File
+from django.db import connection, transaction
+from import_export import resources
+from import_export.instance_loaders import CachedInstanceLoader
+
+from customers.demo_data import CITIES, VI_FIRST, VI_LAST, VI_MIDDLE
+from customers.models import Customer
+from migration import jobs
+from migration.engine import run_import
+from migration.files import open_source
+from migration.models import ImportJob
+from ranks.models import Rank
+from tags.models import Tag
+
+HEADERS = [
+    "Mã thành viên cũ", "Họ tên", "Số điện thoại", "Email", "Ngày sinh", "Giới tính",
+    "Thành phố", "Hạng", "Điểm", "Ngày tham gia", "Tags",
+]  # fmt: skip
+# Phones built the seed's way from keys above the seeded ones: unique and never seeded.
+PHONE_BASE = 5_000_000
+
+
+def import_rows(count: int, seed: int = 7) -> list[list[str]]:
+    rng = random.Random(seed)
+    ranks = list(Rank.objects.values_list("name", flat=True))
+    tags = list(Tag.objects.filter(kind="manual").values_list("name", flat=True)[:50])
+    rows = []
+    for i in range(count):
+        name = f"{rng.choice(VI_LAST)} {rng.choice(VI_MIDDLE)} {rng.choice(VI_FIRST)}"
+        national = f"9{((PHONE_BASE + i) * 7919) % 100_000_000:08d}"
+        rows.append(
+            [
+                f"IMP-{i:07d}",
+                name,
+                f"0{national[:2]} {national[2:5]} {national[5:]}",
+                f"imp{i}@import.example",
+                f"{rng.randint(1, 28):02d}/{rng.randint(1, 12):02d}/{rng.randint(1960, 2005)}",
+                rng.choice(["Nam", "Nữ", ""]),
+                rng.choice(CITIES)[0],
+                rng.choice(ranks) if ranks else "",
+                f"{rng.randint(0, 20000):,}".replace(",", "."),
+                f"{rng.randint(2015, 2024)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+                ", ".join(rng.sample(tags, k=rng.randint(0, 2))) if tags else "",
+            ]
+        )
+    return rows
+
+
+def write_csv(rows, path: Path) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADERS)
+        writer.writerows(rows)
+    return path
+
+
+def write_xlsx(rows, path: Path) -> Path:
+    workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    sheet = workbook.add_worksheet("Customers")
+    sheet.write_row(0, 0, HEADERS)
+    for number, row in enumerate(rows, start=1):
+        sheet.write_row(number, 0, row)
+    workbook.close()
+    return path
+
+
+def _job(path: Path, **options) -> ImportJob:
+    with path.open("rb") as handle:
+        job = jobs.create_job(upload=File(handle), name=path.name, user=None, via="bench")
+    job.mapping = jobs.check_mapping(job.mapping, job.headers, "old_member_id")
+    for key, value in {"policy": "skip_invalid", "create_tags": False, **options}.items():
+        setattr(job, key, value)
+    job.save()
+    return job
+
+
+def run_ours(path: Path, **options) -> dict:
+    """One engine run on the file, rolled back; seconds and outcome."""
+    job = _job(path, **options)
+    source = open_source(Path(job.file.path), job.original_name)
+    with transaction.atomic():
+        started = time.perf_counter()
+        result = run_import(job, source)
+        seconds = time.perf_counter() - started
+        transaction.set_rollback(True)
+    job.file.delete(save=False)
+    if result.error_path:
+        result.error_path.unlink()
+    job.delete()
+    return {
+        "seconds": seconds,
+        "rows": result.total,
+        "created": result.created,
+        "updated": result.updated,
+        "unchanged": result.unchanged,
+        "failed": result.failed,
+    }
+
+
+def run_raw_copy(path: Path) -> dict:
+    """The limit: the engine's own normalised rows, captured, then COPYed straight into the
+    customer table (no staging, no checks, no ledger, no history) — timed on the COPY only."""
+    from migration import writer
+
+    captured: list[tuple[list[str], list[tuple]]] = []
+    real_insert = writer.insert_new
+
+    def capture(model, columns, rows, key):
+        captured.append((columns, rows))
+        return real_insert(model, columns, rows, key)
+
+    writer.insert_new = capture
+    try:
+        run_ours(path)
+    finally:
+        writer.insert_new = real_insert
+    table = Customer._meta.db_table
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            started = time.perf_counter()
+            count = 0
+            for columns, rows in captured:
+                cursor.cursor.copy_expert(
+                    f"COPY {table} ({', '.join(columns)}) FROM STDIN", writer.copy_lines(rows)
+                )
+                count += len(rows)
+            seconds = time.perf_counter() - started
+        transaction.set_rollback(True)
+    return {"seconds": seconds, "rows": count}
+
+
+class PeerImportResource(resources.ModelResource):
+    """django-import-export's import of the same columns as documented: a ModelResource on
+    Customer, matched on the old member ID. (It normalises nothing: phones, dates and names go
+    in as the file has them; the member number comes from a column it is given.)"""
+
+    class Meta:
+        model = Customer
+        import_id_fields = ["old_member_id"]
+        fields = ["old_member_id", "member_number", "last_name", "email", "phone", "city"]
+
+
+class TunedPeerImportResource(PeerImportResource):
+    class Meta(PeerImportResource.Meta):
+        use_bulk = True
+        skip_diff = True
+        batch_size = 1000
+        instance_loader_class = CachedInstanceLoader
+
+
+def peer_dataset(rows) -> tablib.Dataset:
+    data = tablib.Dataset(
+        headers=["old_member_id", "member_number", "last_name", "email", "phone", "city"]
+    )
+    for i, row in enumerate(rows):
+        data.append(
+            [row[0], f"P{9_000_000_000 + i}", row[1], row[3], row[2].replace(" ", ""), row[6]]
+        )
+    return data
+
+
+def run_peer(resource_class, rows) -> dict:
+    data = peer_dataset(rows)
+    with transaction.atomic():
+        started = time.perf_counter()
+        result = resource_class().import_data(data, dry_run=False, raise_errors=True)
+        seconds = time.perf_counter() - started
+        transaction.set_rollback(True)
+    return {"seconds": seconds, "rows": len(data), "created": result.totals.get("new", 0)}
+
+
+def measure_imports(rows: int, peer_rows: int, folder: Path, log=print) -> list[dict]:
+    folder.mkdir(parents=True, exist_ok=True)
+    data = import_rows(rows)
+    csv_path = write_csv(data, folder / "import-new.csv")
+    xlsx_path = write_xlsx(data, folder / "import-new.xlsx")
+    existing = list(
+        Customer.objects.filter(old_member_id__isnull=False)
+        .order_by("pk")
+        .values_list("old_member_id", flat=True)[:rows]
+    )
+    updates = folder / "import-update.csv"
+    with updates.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["Mã thành viên cũ", "Thành phố", "Điểm"])
+        rng = random.Random(3)
+        writer.writerows(
+            [key, rng.choice(CITIES)[0], str(rng.randint(0, 5000))] for key in existing
+        )
+    results = []
+
+    def record(key, title, measured, **extra):
+        measured["rows_per_s"] = round(measured["rows"] / measured["seconds"])
+        results.append({"key": key, "title": title, **measured, **extra})
+        log(f"  {title:<58} {measured['rows']:>9,} rows {measured['rows_per_s']:>8,} rows/s")
+
+    try:
+        record("copy", "Raw COPY of the same rows (the limit)", run_raw_copy(csv_path))
+        record("ours_csv", "Ours, CSV, new customers", run_ours(csv_path))
+        record("ours_xlsx", "Ours, XLSX, new customers", run_ours(xlsx_path))
+        record(
+            "ours_update",
+            "Ours, CSV, updating existing customers (city, points)",
+            run_ours(updates),
+        )
+        record(
+            "peer_default",
+            "django-import-export ModelResource, defaults",
+            run_peer(PeerImportResource, data[:peer_rows]),
+        )
+        record(
+            "peer_tuned",
+            "django-import-export, bulk + skip_diff + cached loader",
+            run_peer(TunedPeerImportResource, data[: peer_rows * 5]),
+        )
+    finally:
+        for path in folder.glob("import-*"):
+            path.unlink()
+    return results
