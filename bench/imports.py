@@ -120,20 +120,21 @@ def run_ours(path: Path, **options) -> dict:
 def run_raw_copy(path: Path) -> dict:
     """The limit: the engine's own normalised rows, captured, then COPYed straight into the
     customer table (no staging, no checks, no ledger, no history) — timed on the COPY only."""
-    from migration import writer
+    from migration import engine, writer
 
     captured: list[tuple[list[str], list[tuple]]] = []
-    real_insert = writer.insert_new
+    real_execute = engine.Plan.execute
 
-    def capture(model, columns, rows, key):
-        captured.append((columns, rows))
-        return real_insert(model, columns, rows, key)
+    def capture(plan, cursor):
+        if plan.customers:
+            captured.append((plan.customer_columns, plan.customers))
+        return real_execute(plan, cursor)
 
-    writer.insert_new = capture
+    engine.Plan.execute = capture
     try:
         run_ours(path)
     finally:
-        writer.insert_new = real_insert
+        engine.Plan.execute = real_execute
     table = Customer._meta.db_table
     with transaction.atomic():
         with connection.cursor() as cursor:

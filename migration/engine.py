@@ -23,6 +23,9 @@ the import touched are re-evaluated with the set-based rank engine, and every ba
 import logging
 import secrets
 import tempfile
+import threading
+from concurrent import futures
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import islice
@@ -108,7 +111,6 @@ class ParsedRow:
     changed: list = field(default_factory=list)
     customer_id: int | None = None
     key: object = None
-    rank_changes: list = field(default_factory=list)
 
     def error(self, column: str, message: str) -> None:
         self.errors.append((column, message))
@@ -125,6 +127,104 @@ class Result:
     error_path: Path | None = None
     written: bool = False
     rank_counts: dict = field(default_factory=dict)
+
+
+POINT_COLUMNS = [
+    "customer_id", "delta", "reason", "balance_after", "reference", "created_at", "created_by_id",
+]  # fmt: skip
+LINK_COLUMNS = ["customer_id", "tag_id", "source", "assigned_by_id", "assigned_at"]
+RANK_COLUMNS = [
+    "customer_id", "from_rank_id", "to_rank_id", "from_name", "to_name", "reason", "note",
+    "qualifying_amount", "actor_id", "created_at",
+]  # fmt: skip
+EVENT_COLUMNS = ["customer_id", "kind", "actor_id", "message", "changes", "created_at"]
+BATCH_COLUMNS = ["job_id", "written_at", "created_ids", "previous", "points", "tag_links"]
+
+
+@dataclass
+class Plan:
+    """One batch's writes, ready to go: built by the main thread, written by `execute`."""
+
+    batch: ImportBatch
+    customer_columns: list = field(default_factory=list)
+    customers: list = field(default_factory=list)
+    update_columns: list = field(default_factory=list)
+    updates: list = field(default_factory=list)
+    points: list = field(default_factory=list)
+    links: list = field(default_factory=list)
+    rank_changes: list = field(default_factory=list)
+    events: list = field(default_factory=list)
+
+    def execute(self, cursor) -> None:
+        """A fixed handful of statements whatever the batch size."""
+        writer.insert(Customer, self.customer_columns, self.customers, cursor=cursor)
+        writer.update(Customer, self.update_columns, self.updates, cursor=cursor)
+        writer.insert(PointsTransaction, POINT_COLUMNS, self.points, cursor=cursor)
+        added = writer.insert(
+            CustomerTag,
+            LINK_COLUMNS,
+            self.links,
+            returning=("customer_id", "tag_id"),
+            ignore_conflicts=True,
+            cursor=cursor,
+        )
+        writer.insert(RankChange, RANK_COLUMNS, self.rank_changes, cursor=cursor)
+        writer.insert(CustomerEvent, EVENT_COLUMNS, self.events, cursor=cursor)
+        batch = self.batch
+        batch.tag_links = [list(pair) for pair in added]
+        writer.insert(
+            ImportBatch,
+            BATCH_COLUMNS,
+            [(batch.job_id, batch.written_at, batch.created_ids, batch.previous, batch.points,
+              batch.tag_links)],
+            cursor=cursor,
+        )  # fmt: skip
+
+
+class Pipeline:
+    """Writes each batch on a writer thread while the main thread prepares the next.
+
+    On PostgreSQL the thread uses the import's own connection — the same transaction — and
+    spends its time waiting on the server, so the main thread's parsing and row building for
+    the next batch overlap the writes. The two threads never talk to the server at the same
+    time: each holds `lock` around its statements (psycopg2 would deadlock a COPY, which reads
+    its data through Python, against a query from the other thread). One batch is in flight at
+    a time; an error in the writer surfaces at the next submit or at `drain`, and the
+    transaction is never left while the writer still uses it. On SQLite the writes run inline.
+    """
+
+    def __enter__(self):
+        self.pending, self.executor = None, None
+        self.lock = threading.Lock()
+        if connection.vendor == "postgresql":
+            connection.ensure_connection()
+            self.raw = connection.connection
+            self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer")
+        return self
+
+    def submit(self, plan: Plan) -> None:
+        if self.executor is None:
+            with connection.cursor() as cursor:
+                plan.execute(cursor)
+            return
+        self.drain()
+        self.pending = self.executor.submit(self._write, plan)
+
+    def _write(self, plan: Plan) -> None:
+        with self.lock, self.raw.cursor() as cursor:
+            plan.execute(cursor)
+
+    def drain(self) -> None:
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            pending.result()
+
+    def __exit__(self, *exc_info):
+        if self.executor is not None:
+            if self.pending is not None:
+                futures.wait([self.pending])
+            self.executor.shutdown(wait=True)
+        return False
 
 
 class ErrorFile:
@@ -205,6 +305,8 @@ class Importer:
         self.stores = _lookup(Store.objects.all())
         self.tags = {fold(tag.name): tag for tag in Tag.objects.all()}
         self.created_tags: list[int] = []
+        self.generated: set[str] = set()
+        self.db_lock = threading.Lock()  # the pipeline's, while a run is on
         from ranks.selectors import default_rank
 
         default = default_rank()
@@ -222,11 +324,22 @@ class Importer:
         total = self.job.total_rows
         try:
             try:
-                with transaction.atomic():
+                with transaction.atomic(), Pipeline() as pipeline:
+                    self.db_lock, planned = pipeline.lock, None
                     while batch := list(islice(rows, size)):
-                        self._process([self._parse(number, cells) for number, cells in batch])
+                        parsed = [self._parse(number, cells) for number, cells in batch]
+                        with pipeline.lock:
+                            work = self._process(parsed)
+                        # The previous batch's writes go to the writer now, after this batch's
+                        # reads: its Python work below overlaps them.
+                        if planned is not None and self.writing:
+                            pipeline.submit(planned)
+                        planned = self._plan(*work) if work else None
                         self.result.total += len(batch)
                         self.progress(self.result.total, total)
+                    if planned is not None and self.writing:
+                        pipeline.submit(planned)
+                    pipeline.drain()
                     self._finish()
                     if self.job.dry_run or (
                         self.job.policy == Policy.ALL_OR_NOTHING and self.result.failed
@@ -365,7 +478,10 @@ class Importer:
                     )
                 if len(name) > 80:
                     raise f.CellError(_("A tag name is longer than 80 characters."))
-                tag = Tag.objects.create(name=name, slug=_unique_slug(name), created_by=self.actor)
+                with self.db_lock:
+                    tag = Tag.objects.create(
+                        name=name, slug=_unique_slug(name), created_by=self.actor
+                    )
                 self.tags[fold(name)] = tag
                 self.created_tags.append(tag.pk)
             if tag.kind == Tag.Kind.AUTOMATIC:
@@ -377,7 +493,8 @@ class Importer:
 
     # --- one batch ----------------------------------------------------------------------
 
-    def _process(self, rows: list[ParsedRow]) -> None:
+    def _process(self, rows: list[ParsedRow]):
+        """Check and classify a batch (the reads), then build its writes (no queries)."""
         valid = [row for row in rows if not row.errors]
         existing = self._existing(valid)
         self._check_unique(valid, existing)
@@ -411,8 +528,13 @@ class Importer:
         self.result.updated += len(updates)
         self.result.unchanged += sum(1 for row in valid if row.outcome == "unchanged")
         self._preview(rows)
-        if self.writing:
-            self._write(creates, updates)
+        if not self.writing or not (creates or updates):
+            return None
+        numbers = self._member_numbers(creates)
+        ids = writer.allocate_ids(Customer, len(creates))
+        for row, number, pk in zip(creates, numbers, ids, strict=True):
+            row.values["member_number"], row.customer_id = number, pk
+        return creates, updates
 
     def _existing(self, rows: list[ParsedRow]) -> dict:
         if not rows:
@@ -523,99 +645,44 @@ class Importer:
 
     # --- the writes ---------------------------------------------------------------------
 
-    def _write(self, creates: list[ParsedRow], updates: list[tuple[ParsedRow, dict]]) -> None:
+    def _plan(self, creates: list[ParsedRow], updates: list[tuple[ParsedRow, dict]]) -> "Plan":
+        """Every row the batch writes, built in Python before any of it is written."""
         now = timezone.now()
-        batch = ImportBatch(job=self.job, written_at=now)
-        points_rows, events, rank_changes, links = [], [], [], []
+        plan = Plan(batch=ImportBatch(job=self.job, written_at=now))
+        batch = plan.batch
         if creates:
-            self._insert(creates, now, rank_changes)
+            plan.customer_columns, plan.customers = self._new_customers(creates, now, plan)
             batch.created_ids = [row.customer_id for row in creates]
             for row in creates:
                 balance = row.points or 0
                 if balance:
-                    points_rows.append((row.customer_id, balance, balance, now))
+                    plan.points.append((row.customer_id, balance, balance))
                     batch.points[str(row.customer_id)] = balance
-                events.append(
+                plan.events.append(
                     (row.customer_id, CustomerEvent.Kind.CREATED, self._message(_("Imported")), {})
                 )
         if updates:
-            self._update(updates, now, batch, points_rows, events, rank_changes)
+            self._changed_customers(updates, now, plan)
         for row in creates + [row for row, _current in updates]:
-            links.extend((row.customer_id, tag_id) for tag_id in dict.fromkeys(row.tags))
-        if points_rows:
-            writer.insert(
-                PointsTransaction,
-                [
-                    "customer_id",
-                    "delta",
-                    "reason",
-                    "balance_after",
-                    "reference",
-                    "created_at",
-                    "created_by_id",
-                ],
-                [
-                    (
-                        customer_id,
-                        delta,
-                        PointsTransaction.Reason.IMPORT,
-                        after,
-                        self.reference,
-                        at,
-                        self.actor_pk,
-                    )
-                    for customer_id, delta, after, at in points_rows
-                ],
-            )
-        if links:
-            added = writer.insert(
-                CustomerTag,
-                ["customer_id", "tag_id", "source", "assigned_by_id", "assigned_at"],
-                [(cid, tid, CustomerTag.Source.IMPORT, self.actor_pk, now) for cid, tid in links],
-                returning=("customer_id", "tag_id"),
-                ignore_conflicts=True,
-            )
-            batch.tag_links = [list(pair) for pair in added]
-        if rank_changes:
-            writer.insert(
-                RankChange,
-                [
-                    "customer_id",
-                    "from_rank_id",
-                    "to_rank_id",
-                    "from_name",
-                    "to_name",
-                    "reason",
-                    "note",
-                    "qualifying_amount",
-                    "actor_id",
-                    "created_at",
-                ],
-                [
-                    (
-                        cid,
-                        old,
-                        new,
-                        self.rank_names.get(old, ""),
-                        self.rank_names.get(new, ""),
-                        reason,
-                        self.reference,
-                        amount,
-                        self.actor_pk,
-                        now,
-                    )
-                    for cid, old, new, reason, amount in rank_changes
-                ],
-            )
-        writer.insert(
-            CustomerEvent,
-            ["customer_id", "kind", "actor_id", "message", "changes", "created_at"],
-            [
-                (cid, kind, self.actor_pk, message, changes, now)
-                for cid, kind, message, changes in events
-            ],
-        )
-        batch.save()
+            plan.links.extend((row.customer_id, tag_id) for tag_id in dict.fromkeys(row.tags))
+        plan.points = [
+            (cid, delta, PointsTransaction.Reason.IMPORT, after, self.reference, now,
+             self.actor_pk)
+            for cid, delta, after in plan.points
+        ]  # fmt: skip
+        plan.links = [
+            (cid, tid, CustomerTag.Source.IMPORT, self.actor_pk, now) for cid, tid in plan.links
+        ]
+        plan.rank_changes = [
+            (cid, old, new, self.rank_names.get(old, ""), self.rank_names.get(new, ""), reason,
+             self.reference, amount, self.actor_pk, now)
+            for cid, old, new, reason, amount in plan.rank_changes
+        ]  # fmt: skip
+        plan.events = [
+            (cid, kind, self.actor_pk, message, changes, now)
+            for cid, kind, message, changes in plan.events
+        ]
+        return plan
 
     @property
     def actor_pk(self):
@@ -624,39 +691,30 @@ class Importer:
     def _message(self, what: str) -> str:
         return f"{what} ({self.reference}, {self.job.original_name})"[:255]
 
-    def _insert(self, rows: list[ParsedRow], now, rank_changes: list) -> None:
-        """New customers, ranked as they go in: their only ledger entry is the imported points
-        balance, so the Python rules of the rank engine (`decide`) place them exactly as the
-        set-based pass would, without a second write of each row."""
-        numbers = self._member_numbers(rows)
-        columns = list(CUSTOMER_FIELDS)
+    def _new_customers(self, rows: list[ParsedRow], now, plan: "Plan"):
+        """New customers' rows, ranked as they go in: their only ledger entry is the imported
+        points balance, so the Python rules of the rank engine (`decide`) place them exactly as
+        the set-based pass would, without a second write of each row."""
+        columns = ["id", *CUSTOMER_FIELDS]
         records = []
-        for row, number in zip(rows, numbers, strict=True):
-            values = {
-                **row.values,
-                "member_number": number,
-                "created_at": now,
-                "updated_at": now,
-            }
+        for row in rows:
+            values = {**row.values, "id": row.customer_id, "created_at": now, "updated_at": now}
             values.setdefault("rank_id", self.default_rank_id)
             values.setdefault("joined_at", now)
             values.setdefault("referral_source", Customer.ReferralSource.IMPORT)
             values["custom_fields"] = self._merged_custom({}, row.custom)
             values["points_balance"] = values["lifetime_points"] = row.points or 0
             values["search_text"] = _search_text(values, row.phone_forms)
-            pending_changes = self._place(values, row, now)
+            plan.rank_changes.extend(
+                (row.customer_id, *change) for change in self._place(values, row, now)
+            )
             records.append(
                 tuple(
                     values[name] if name in values else CUSTOMER_FIELDS[name].get_default()
                     for name in columns
                 )
             )
-            row.values["member_number"] = number
-            row.rank_changes = pending_changes
-        ids = writer.insert_new(Customer, columns, records, "member_number")
-        for row in rows:
-            row.customer_id = ids[row.values["member_number"]]
-            rank_changes.extend((row.customer_id, *change) for change in row.rank_changes)
+        return columns, records
 
     def _place(self, values: dict, row: ParsedRow, now) -> list[tuple]:
         """Set a new customer's rank by the policy; the history entries it makes."""
@@ -686,6 +744,9 @@ class Importer:
 
     def _member_numbers(self, rows: list[ParsedRow]) -> list[str]:
         numbers = [row.values.get("member_number") or "" for row in rows]
+        given = [number for number in numbers if number]
+        # Numbers of earlier batches may still be on their way to the table: track them here.
+        self.generated.update(given)
         while True:
             missing = [i for i, number in enumerate(numbers) if not number]
             if not missing:
@@ -696,13 +757,13 @@ class Importer:
                     "member_number", flat=True
                 )
             )
-            used = set(numbers)
             for i, candidate in candidates.items():
-                if candidate not in taken and candidate not in used:
+                if candidate not in taken and candidate not in self.generated:
                     numbers[i] = candidate
-                    used.add(candidate)
+                    self.generated.add(candidate)
 
-    def _update(self, updates, now, batch, points_rows, events, rank_changes) -> None:
+    def _changed_customers(self, updates, now, plan: "Plan") -> None:
+        batch = plan.batch
         columns = sorted(
             {name for row, _c in updates for name in row.values}
             | {"search_text", "updated_at", "custom_fields", "points_balance", "lifetime_points"}
@@ -718,7 +779,7 @@ class Importer:
                 values["points_balance"] = row.points
                 if delta > 0:
                     values["lifetime_points"] = current["lifetime_points"] + delta
-                points_rows.append((row.customer_id, delta, row.points, now))
+                plan.points.append((row.customer_id, delta, row.points))
                 batch.points[str(row.customer_id)] = delta
                 self.touched.append(row.customer_id)
             search_values = {name: values.get(name, current.get(name)) for name in SEARCH_INPUTS}
@@ -728,7 +789,7 @@ class Importer:
             values["search_text"] = _search_text(search_values, phone_forms or [])
             values["updated_at"] = now
             if "rank_id" in row.changed:
-                rank_changes.append(
+                plan.rank_changes.append(
                     (
                         row.customer_id,
                         current["rank_id"],
@@ -751,10 +812,10 @@ class Importer:
             }
             if row.tags:
                 changes[str(_("Tags"))] = [None, _("added by the import")]
-            events.append(
+            plan.events.append(
                 (row.customer_id, CustomerEvent.Kind.UPDATED, self._message(_("Updated")), changes)
             )
-        writer.update(Customer, columns, records)
+        plan.update_columns, plan.updates = columns, records
 
 
 def reevaluate_ranks(customer_ids: list[int], *, actor, now) -> dict:

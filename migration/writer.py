@@ -8,6 +8,7 @@ Call inside a transaction; the staging table is dropped after each use.
 import datetime
 import io
 import json
+from contextlib import contextmanager
 from decimal import Decimal
 
 from django.db import connection
@@ -64,6 +65,11 @@ def _prepared(model, columns: list[str], rows: list[tuple]) -> list[tuple]:
     ]
 
 
+def _raw(cursor):
+    """The DB-API cursor under Django's wrapper (COPY is not part of the wrapper)."""
+    return getattr(cursor, "cursor", cursor)
+
+
 def _stage(cursor, model, columns: list[str], rows: list[tuple]) -> None:
     """Create the staging table with the columns' own types and fill it."""
     table = model._meta.db_table
@@ -72,14 +78,28 @@ def _stage(cursor, model, columns: list[str], rows: list[tuple]) -> None:
     cursor.execute(
         f"CREATE TEMPORARY TABLE {STAGE} AS SELECT {names} FROM {table} WHERE 1 = 0"  # noqa: S608
     )
+    _load(cursor, model, STAGE, columns, rows)
+
+
+def _load(cursor, model, table: str, columns: list[str], rows: list[tuple]) -> None:
+    names = ", ".join(columns)
     if connection.vendor == "postgresql":
-        cursor.cursor.copy_expert(f"COPY {STAGE} ({names}) FROM STDIN", copy_lines(rows))
+        _raw(cursor).copy_expert(f"COPY {table} ({names}) FROM STDIN", copy_lines(rows))
     else:
         marks = ", ".join(["%s"] * len(columns))
         cursor.executemany(
-            f"INSERT INTO {STAGE} ({names}) VALUES ({marks})",  # noqa: S608
+            f"INSERT INTO {table} ({names}) VALUES ({marks})",  # noqa: S608
             _prepared(model, columns, rows),
         )
+
+
+@contextmanager
+def _cursor(cursor=None):
+    if cursor is not None:
+        yield cursor
+    else:
+        with connection.cursor() as own:
+            yield own
 
 
 def insert(
@@ -89,27 +109,22 @@ def insert(
     *,
     returning: tuple[str, ...] = (),
     ignore_conflicts: bool = False,
+    cursor=None,
 ) -> list[tuple]:
     """INSERT the rows; with `returning`, those columns of the inserted rows (any order).
     `ignore_conflicts` skips rows that would violate a unique constraint.
 
     Plain inserts go straight in (COPY on PostgreSQL); the other two need the staging table.
+    `cursor` lets the import's writer thread pass its own (same connection, same transaction).
     """
     if not rows:
         return []
     table = model._meta.db_table
-    names = ", ".join(columns)
-    with connection.cursor() as cursor:
+    with _cursor(cursor) as cursor:
         if not returning and not ignore_conflicts:
-            if connection.vendor == "postgresql":
-                cursor.cursor.copy_expert(f"COPY {table} ({names}) FROM STDIN", copy_lines(rows))
-            else:
-                marks = ", ".join(["%s"] * len(columns))
-                cursor.executemany(
-                    f"INSERT INTO {table} ({names}) VALUES ({marks})",  # noqa: S608
-                    _prepared(model, columns, rows),
-                )
+            _load(cursor, model, table, columns, rows)
             return []
+        names = ", ".join(columns)
         sql = f"INSERT INTO {table} ({names}) SELECT {names} FROM {STAGE} WHERE 1 = 1"  # noqa: S608
         if ignore_conflicts:
             sql += " ON CONFLICT DO NOTHING"
@@ -122,43 +137,46 @@ def insert(
     return result
 
 
-def insert_new(model, columns: list[str], rows: list[tuple], key: str) -> dict:
-    """INSERT new rows and return {value of `key`: new primary key}.
-
-    On PostgreSQL the keys are taken from the table's sequence first and the rows COPYed
-    straight into the table with them; elsewhere INSERT … RETURNING does it.
-    """
-    if not rows:
-        return {}
-    position = columns.index(key)
-    if connection.vendor == "postgresql":
-        table, pk = model._meta.db_table, model._meta.pk.column
-        with connection.cursor() as cursor:
+def allocate_ids(model, count: int) -> list[int]:
+    """`count` primary keys for rows about to be inserted, so that rows referring to them can
+    be built before the insert. PostgreSQL takes them from the table's sequence; SQLite (whose
+    transactions here take the write lock at BEGIN) continues after the highest key it has
+    ever handed out."""
+    if count <= 0:
+        return []
+    table, pk = model._meta.db_table, model._meta.pk.column
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
             cursor.execute(
                 "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-                [table, pk, len(rows)],
+                [table, pk, count],
             )
-            ids = [row[0] for row in cursor.fetchall()]
-        insert(
-            model,
-            [pk, *columns],
-            [(pk_value, *row) for pk_value, row in zip(ids, rows, strict=True)],
-        )
-        return {row[position]: pk_value for pk_value, row in zip(ids, rows, strict=True)}
-    return {
-        value: pk_value
-        for pk_value, value in insert(model, columns, rows, returning=(model._meta.pk.column, key))
-    }
+            return [row[0] for row in cursor.fetchall()]
+        cursor.execute(f"SELECT COALESCE(MAX({pk}), 0) FROM {table}")  # noqa: S608
+        highest = cursor.fetchone()[0]
+        cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+        recorded = cursor.fetchone()
+        start = max(highest, recorded[0] if recorded else 0) + 1
+        if recorded:
+            cursor.execute(
+                "UPDATE sqlite_sequence SET seq = %s WHERE name = %s", [start + count - 1, table]
+            )
+        else:
+            cursor.execute(
+                "INSERT INTO sqlite_sequence (name, seq) VALUES (%s, %s)",
+                [table, start + count - 1],
+            )
+        return list(range(start, start + count))
 
 
-def update(model, columns: list[str], rows: list[tuple]) -> int:
+def update(model, columns: list[str], rows: list[tuple], *, cursor=None) -> int:
     """UPDATE by primary key: each row is (pk, *values of `columns`)."""
     if not rows:
         return 0
     table = model._meta.db_table
     pk = model._meta.pk.column
     assignments = ", ".join(f"{column} = s.{column}" for column in columns)
-    with connection.cursor() as cursor:
+    with _cursor(cursor) as cursor:
         _stage(cursor, model, [pk, *columns], rows)
         cursor.execute(
             f"UPDATE {table} SET {assignments} FROM {STAGE} s WHERE {table}.{pk} = s.{pk}"  # noqa: S608

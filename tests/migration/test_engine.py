@@ -447,20 +447,20 @@ def test_a_crash_half_way_marks_the_job_failed_and_leaves_nothing(
     from migration import engine
 
     calls = {"n": 0}
-    original = engine.Importer._write
+    original = engine.Plan.execute
 
-    def crash_on_second(self, *args):
+    def crash_on_second(self, cursor):
         calls["n"] += 1
-        if calls["n"] == 2:
+        if calls["n"] == 2:  # on PostgreSQL this runs on the writer thread
             raise RuntimeError("disk on fire")
-        return original(self, *args)
+        return original(self, cursor)
 
-    monkeypatch.setattr(engine.Importer, "_write", crash_on_second)
+    monkeypatch.setattr(engine.Plan, "execute", crash_on_second)
     rows = [HEAD] + [[f"L{i}", "An", f"091234567{i}", f"a{i}@example.com"] for i in range(6)]
     job = import_file(rows, policy="skip_invalid")
     assert job.status == ImportJob.Status.FAILED and "disk on fire" in job.error
     assert not Customer.objects.exists()
-    monkeypatch.setattr(engine.Importer, "_write", original)
+    monkeypatch.setattr(engine.Plan, "execute", original)
     from migration import jobs
 
     with django_capture_on_commit_callbacks(execute=True):
