@@ -235,7 +235,10 @@ class Order(models.Model):
         REFUNDED = "refunded", _("Refunded")
 
     number = models.CharField(_("number"), max_length=30, unique=True)
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
+    # Indexed by order_customer_idx (customer, -placed_at); no index of its own.
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="orders", db_index=False
+    )
     store = models.ForeignKey(
         Store, null=True, blank=True, on_delete=models.PROTECT, related_name="orders"
     )
@@ -263,8 +266,9 @@ class PointsTransaction(models.Model):
         IMPORT = "import", _("Import")
         EXPIRY = "expiry", _("Expiry")
 
+    # Indexed by points_customer_idx (customer, -created_at); no index of its own.
     customer = models.ForeignKey(
-        Customer, on_delete=models.PROTECT, related_name="points_transactions"
+        Customer, on_delete=models.PROTECT, related_name="points_transactions", db_index=False
     )
     delta = models.IntegerField(_("points"))
     reason = models.CharField(_("reason"), max_length=12, choices=Reason)
@@ -299,8 +303,13 @@ class Reward(models.Model):
 
 
 class RewardRedemption(models.Model):
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="redemptions")
-    reward = models.ForeignKey(Reward, on_delete=models.PROTECT, related_name="redemptions")
+    # Both indexed by the composite indexes below that start with them.
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="redemptions", db_index=False
+    )
+    reward = models.ForeignKey(
+        Reward, on_delete=models.PROTECT, related_name="redemptions", db_index=False
+    )
     store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.PROTECT)
     redeemed_at = models.DateTimeField(_("redeemed at"), default=timezone.now)
     points_spent = models.PositiveIntegerField(_("points spent"))
@@ -364,7 +373,10 @@ class CustomerEvent(models.Model):
         RANK = "rank", _("Rank changed")
         EXPORTED = "exported", _("Exported")
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="events")
+    # Indexed by event_customer_idx (customer, -created_at); no index of its own.
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
     kind = models.CharField(_("kind"), max_length=16, choices=Kind)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

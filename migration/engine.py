@@ -155,11 +155,22 @@ class Plan:
     rank_changes: list = field(default_factory=list)
     events: list = field(default_factory=list)
 
+    def render(self) -> None:
+        """Turn the plain inserts into COPY text now, on the thread that built them, so that
+        the writer thread only waits on the server."""
+        self.rendered = {
+            name: writer.prerender(getattr(self, name))
+            for name in ("customers", "points", "rank_changes", "events")
+        }
+
     def execute(self, cursor) -> None:
         """A fixed handful of statements whatever the batch size."""
-        writer.insert(Customer, self.customer_columns, self.customers, cursor=cursor)
+        rows = getattr(self, "rendered", None) or {
+            name: getattr(self, name) for name in ("customers", "points", "rank_changes", "events")
+        }
+        writer.insert(Customer, self.customer_columns, rows["customers"], cursor=cursor)
         writer.update(Customer, self.update_columns, self.updates, cursor=cursor)
-        writer.insert(PointsTransaction, POINT_COLUMNS, self.points, cursor=cursor)
+        writer.insert(PointsTransaction, POINT_COLUMNS, rows["points"], cursor=cursor)
         added = writer.insert(
             CustomerTag,
             LINK_COLUMNS,
@@ -168,8 +179,8 @@ class Plan:
             ignore_conflicts=True,
             cursor=cursor,
         )
-        writer.insert(RankChange, RANK_COLUMNS, self.rank_changes, cursor=cursor)
-        writer.insert(CustomerEvent, EVENT_COLUMNS, self.events, cursor=cursor)
+        writer.insert(RankChange, RANK_COLUMNS, rows["rank_changes"], cursor=cursor)
+        writer.insert(CustomerEvent, EVENT_COLUMNS, rows["events"], cursor=cursor)
         batch = self.batch
         batch.tag_links = [list(pair) for pair in added]
         writer.insert(
@@ -328,8 +339,7 @@ class Importer:
                     self.db_lock, planned = pipeline.lock, None
                     while batch := list(islice(rows, size)):
                         parsed = [self._parse(number, cells) for number, cells in batch]
-                        with pipeline.lock:
-                            work = self._process(parsed)
+                        work = self._process(parsed)
                         # The previous batch's writes go to the writer now, after this batch's
                         # reads: its Python work below overlaps them.
                         if planned is not None and self.writing:
@@ -531,7 +541,8 @@ class Importer:
         if not self.writing or not (creates or updates):
             return None
         numbers = self._member_numbers(creates)
-        ids = writer.allocate_ids(Customer, len(creates))
+        with self.db_lock:
+            ids = writer.allocate_ids(Customer, len(creates))
         for row, number, pk in zip(creates, numbers, ids, strict=True):
             row.values["member_number"], row.customer_id = number, pk
         return creates, updates
@@ -550,12 +561,13 @@ class Importer:
         }
         for row in rows:
             columns.update(row.values)
-        found = (
-            Customer.objects.filter(**{f"{self.match_key}__in": [row.key for row in rows]})
-            .order_by()
-            .select_for_update()
-            .values(*sorted(columns))
-        )
+        with self.db_lock:
+            found = list(
+                Customer.objects.filter(**{f"{self.match_key}__in": [row.key for row in rows]})
+                .order_by()
+                .select_for_update()
+                .values(*sorted(columns))
+            )
         return {customer[self.match_key]: customer for customer in found}
 
     def _check_unique(self, rows: list[ParsedRow], existing: dict) -> None:
@@ -566,12 +578,13 @@ class Importer:
             wanted = {row.values[name] for row in rows if row.values.get(name) is not None}
             if not wanted:
                 continue
-            holders = {
-                value: (pk, number)
-                for value, pk, number in Customer.objects.filter(**{f"{name}__in": wanted})
-                .order_by()
-                .values_list(name, "id", "member_number")
-            }
+            with self.db_lock:
+                holders = {
+                    value: (pk, number)
+                    for value, pk, number in Customer.objects.filter(**{f"{name}__in": wanted})
+                    .order_by()
+                    .values_list(name, "id", "member_number")
+                }
             for row in rows:
                 value = row.values.get(name)
                 if value is None or value not in holders:
@@ -596,9 +609,13 @@ class Importer:
         ids = [existing[row.key]["id"] for row in rows if row.tags and row.key in existing]
         links: dict[int, set[int]] = {}
         if ids:
-            for customer_id, tag_id in CustomerTag.objects.filter(customer_id__in=ids).values_list(
-                "customer_id", "tag_id"
-            ):
+            with self.db_lock:
+                pairs = list(
+                    CustomerTag.objects.filter(customer_id__in=ids).values_list(
+                        "customer_id", "tag_id"
+                    )
+                )
+            for customer_id, tag_id in pairs:
                 links.setdefault(customer_id, set()).add(tag_id)
         return links
 
@@ -682,6 +699,7 @@ class Importer:
             (cid, kind, self.actor_pk, message, changes, now)
             for cid, kind, message, changes in plan.events
         ]
+        plan.render()
         return plan
 
     @property
@@ -696,6 +714,11 @@ class Importer:
         points balance, so the Python rules of the rank engine (`decide`) place them exactly as
         the set-based pass would, without a second write of each row."""
         columns = ["id", *CUSTOMER_FIELDS]
+        # Every column in order, with the model's defaults; a row's own values go over them.
+        defaults = {"id": None}
+        defaults.update(
+            (name, model_field.get_default()) for name, model_field in CUSTOMER_FIELDS.items()
+        )
         records = []
         for row in rows:
             values = {**row.values, "id": row.customer_id, "created_at": now, "updated_at": now}
@@ -708,12 +731,8 @@ class Importer:
             plan.rank_changes.extend(
                 (row.customer_id, *change) for change in self._place(values, row, now)
             )
-            records.append(
-                tuple(
-                    values[name] if name in values else CUSTOMER_FIELDS[name].get_default()
-                    for name in columns
-                )
-            )
+            merged = {**defaults, **values}
+            records.append(tuple(merged[name] for name in columns))
         return columns, records
 
     def _place(self, values: dict, row: ParsedRow, now) -> list[tuple]:
@@ -752,11 +771,12 @@ class Importer:
             if not missing:
                 return numbers
             candidates = {i: f"M{secrets.randbelow(10**10):010d}" for i in missing}
-            taken = set(
-                Customer.objects.filter(member_number__in=candidates.values()).values_list(
-                    "member_number", flat=True
+            with self.db_lock:
+                taken = set(
+                    Customer.objects.filter(member_number__in=candidates.values()).values_list(
+                        "member_number", flat=True
+                    )
                 )
-            )
             for i, candidate in candidates.items():
                 if candidate not in taken and candidate not in self.generated:
                     numbers[i] = candidate

@@ -45,6 +45,22 @@ def _copy_text(value) -> str:
     return _escape(str(value))
 
 
+class Rendered:
+    """Rows already in COPY's text format (rendered by one thread, written by another)."""
+
+    def __init__(self, rows: list[tuple]):
+        self.count = len(rows)
+        self.text = copy_lines(rows).getvalue()
+
+    def __len__(self):
+        return self.count
+
+
+def prerender(rows: list[tuple]):
+    """On PostgreSQL, the rows as COPY text now; elsewhere unchanged."""
+    return Rendered(rows) if rows and connection.vendor == "postgresql" else rows
+
+
 def copy_lines(rows) -> io.StringIO:
     buffer = io.StringIO()
     for row in rows:
@@ -84,7 +100,8 @@ def _stage(cursor, model, columns: list[str], rows: list[tuple]) -> None:
 def _load(cursor, model, table: str, columns: list[str], rows: list[tuple]) -> None:
     names = ", ".join(columns)
     if connection.vendor == "postgresql":
-        _raw(cursor).copy_expert(f"COPY {table} ({names}) FROM STDIN", copy_lines(rows))
+        data = io.StringIO(rows.text) if isinstance(rows, Rendered) else copy_lines(rows)
+        _raw(cursor).copy_expert(f"COPY {table} ({names}) FROM STDIN", data)
     else:
         marks = ", ".join(["%s"] * len(columns))
         cursor.executemany(

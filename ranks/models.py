@@ -114,8 +114,9 @@ class RankChange(models.Model):
         IMPORT = "import", _("Import")
         NEW_MEMBER = "new_member", _("New member")
 
+    # Indexed by rankchange_customer_idx (customer, -created_at); no index of its own.
     customer = models.ForeignKey(
-        "customers.Customer", on_delete=models.CASCADE, related_name="rank_changes"
+        "customers.Customer", on_delete=models.CASCADE, related_name="rank_changes", db_index=False
     )
     from_rank = models.ForeignKey(
         Rank, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -54,10 +54,14 @@ class CustomerTag(models.Model):
         IMPORT = "import", _("Import")
         WHOLESALE = "wholesale", _("Wholesale")
 
+    # Indexed by customertag_customer_idx (customer, tag) and customertag_unique (tag,
+    # customer); single-column indexes of their own would only slow every assignment.
     customer = models.ForeignKey(
-        "customers.Customer", on_delete=models.CASCADE, related_name="tag_links"
+        "customers.Customer", on_delete=models.CASCADE, related_name="tag_links", db_index=False
     )
-    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="customer_links")
+    tag = models.ForeignKey(
+        Tag, on_delete=models.CASCADE, related_name="customer_links", db_index=False
+    )
     source = models.CharField(_("source"), max_length=12, choices=Source, default=Source.MANUAL)
     assigned_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
