@@ -5,35 +5,59 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0006_customer_fillfactor'),
+        ("customers", "0006_customer_fillfactor"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='customerevent',
-            name='customer',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='events', to='customers.customer'),
+            model_name="customerevent",
+            name="customer",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="events",
+                to="customers.customer",
+            ),
         ),
         migrations.AlterField(
-            model_name='order',
-            name='customer',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='orders', to='customers.customer'),
+            model_name="order",
+            name="customer",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="orders",
+                to="customers.customer",
+            ),
         ),
         migrations.AlterField(
-            model_name='pointstransaction',
-            name='customer',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='points_transactions', to='customers.customer'),
+            model_name="pointstransaction",
+            name="customer",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="points_transactions",
+                to="customers.customer",
+            ),
         ),
         migrations.AlterField(
-            model_name='rewardredemption',
-            name='customer',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='redemptions', to='customers.customer'),
+            model_name="rewardredemption",
+            name="customer",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="redemptions",
+                to="customers.customer",
+            ),
         ),
         migrations.AlterField(
-            model_name='rewardredemption',
-            name='reward',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='redemptions', to='customers.reward'),
+            model_name="rewardredemption",
+            name="reward",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="redemptions",
+                to="customers.reward",
+            ),
         ),
     ]

@@ -5,16 +5,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0007_alter_customerevent_customer_alter_order_customer_and_more'),
-        ('ranks', '0004_policy_row'),
+        ("customers", "0007_alter_customerevent_customer_alter_order_customer_and_more"),
+        ("ranks", "0004_policy_row"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='rankchange',
-            name='customer',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='rank_changes', to='customers.customer'),
+            model_name="rankchange",
+            name="customer",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="rank_changes",
+                to="customers.customer",
+            ),
         ),
     ]

@@ -5,21 +5,30 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0007_alter_customerevent_customer_alter_order_customer_and_more'),
-        ('tags', '0002_rule_runs'),
+        ("customers", "0007_alter_customerevent_customer_alter_order_customer_and_more"),
+        ("tags", "0002_rule_runs"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='customertag',
-            name='customer',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='tag_links', to='customers.customer'),
+            model_name="customertag",
+            name="customer",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="tag_links",
+                to="customers.customer",
+            ),
         ),
         migrations.AlterField(
-            model_name='customertag',
-            name='tag',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='customer_links', to='tags.tag'),
+            model_name="customertag",
+            name="tag",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="customer_links",
+                to="tags.tag",
+            ),
         ),
     ]

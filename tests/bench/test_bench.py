@@ -19,7 +19,8 @@ pytestmark = [
 ]
 
 
-def test_bench_seeds_measures_and_reports(tmp_path, capsys):
+def test_bench_seeds_measures_and_reports(tmp_path, capsys, settings):
+    settings.MEDIA_ROOT = tmp_path / "media"
     call_command(
         "bench",
         size=2000,
@@ -27,6 +28,8 @@ def test_bench_seeds_measures_and_reports(tmp_path, capsys):
         peer_repeat=1,
         export_rows="300",
         exports_in_process=True,
+        import_rows=300,
+        peer_import_rows=40,
         output_dir=str(tmp_path),
         no_readme=True,
     )
@@ -53,6 +56,20 @@ def test_bench_seeds_measures_and_reports(tmp_path, capsys):
     assert ranks["recalculate"]["p50_ms"] > 0 and ranks["simulate"]["p50_ms"] > 0
     assert ranks["tag_rule"]["detail"]["added"] > 0
     assert Customer.objects.filter(rank__isnull=True).count() == 0  # rolled back, as seeded
+    imports = {row["key"]: row for row in result["imports"]}
+    assert set(imports) == {
+        "copy",
+        "ours_csv",
+        "ours_xlsx",
+        "ours_update",
+        "peer_default",
+        "peer_tuned",
+    }
+    assert imports["ours_csv"]["created"] == imports["ours_xlsx"]["created"] == 300
+    assert imports["ours_update"]["updated"] > 0 and imports["copy"]["rows"] == 300
+    assert imports["peer_default"]["rows"] == 40 and imports["peer_tuned"]["rows"] == 200
+    assert Customer.objects.count() == 2000  # every import run rolled back
+    assert "share of raw COPY" in (tmp_path / "latest.md").read_text()
     markdown = (tmp_path / "latest.md").read_text()
     assert "| No filter (first page) |" in markdown and "stock admin" in markdown
     assert list((tmp_path / "files").glob("*")) == []  # export files cleaned up

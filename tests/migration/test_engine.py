@@ -544,3 +544,51 @@ def test_required_custom_field_for_new_customers(import_file):
     job = import_file([["Old member ID", "Email"], ["L1", "a@example.com"]])
     assert "Tax code is required" in problems(job)[0][2]
     assert CustomFieldDefinition.objects.count() == 1
+
+
+def test_the_vietnamese_mobile_fast_path_agrees_with_phonenumbers():
+    import random
+
+    from django.core.exceptions import ValidationError
+
+    from customers.phone import normalise_phone, phone_search_forms
+    from migration.fields import CellError, parse_phone_cell
+
+    rng = random.Random(5)
+    samples = [f"0{rng.randint(100_000_000, 999_999_999)}" for _ in range(3000)]
+    samples += ["+84 912 345 678", "84912345678", "912345678", "0912.345.678", "(091) 234-5678"]
+    for raw in samples:
+        try:
+            expected = normalise_phone(raw)
+        except ValidationError:
+            with pytest.raises(CellError):
+                parse_phone_cell(raw)
+            continue
+        phone = parse_phone_cell(raw)
+        assert (phone.e164, phone.forms) == (expected, phone_search_forms(expected)), raw
+
+
+def test_updated_customers_are_re_ranked_by_the_set_based_engine(import_file):
+    RankPolicy.objects.update_or_create(pk=1, defaults={"basis": "points", "window": "lifetime"})
+    member = RankFactory(name="Member", code="member", level=1, threshold=0, is_default=True)
+    silver = RankFactory(name="Silver", code="silver", level=2, threshold=1000)
+    customer = CustomerFactory(old_member_id="L1", rank=member)
+    import_file([["Old member ID", "Points"], ["L1", "1500"]])
+    customer.refresh_from_db()
+    assert customer.rank == silver
+    change = RankChange.objects.get(customer=customer)
+    assert (change.reason, change.from_rank, change.qualifying_amount) == (
+        "qualification",
+        member,
+        1500,
+    )
+
+
+def test_ids_taken_up_front_follow_the_highest_ever_handed_out():
+    from migration import writer
+
+    first = CustomerFactory()
+    CustomerFactory().delete()  # a deleted row's id is never handed out again
+    ids = writer.allocate_ids(Customer, 3)
+    assert len(set(ids)) == 3 and min(ids) > first.pk + 1
+    assert CustomerFactory().pk > max(ids)

@@ -60,6 +60,17 @@ class Command(BaseCommand):
         parser.add_argument("--skip-lists", action="store_true")
         parser.add_argument("--skip-exports", action="store_true")
         parser.add_argument("--skip-ranks", action="store_true")
+        parser.add_argument("--skip-imports", action="store_true")
+        parser.add_argument(
+            "--import-rows", type=int, default=100_000, help="Rows of the generated import file."
+        )
+        parser.add_argument(
+            "--peer-import-rows",
+            type=int,
+            default=2_000,
+            help="Rows django-import-export's default import is timed on (its tuned run gets "
+            "five times as many); its rate does not depend on the file's length.",
+        )
         parser.add_argument("--reseed", action="store_true", help="Load the data set again.")
         parser.add_argument(
             "--output-dir", default=str(Path(settings.BASE_DIR) / "bench" / "results")
@@ -87,6 +98,7 @@ class Command(BaseCommand):
             "lists": [],
             "exports": [],
             "ranks": [],
+            "imports": [],
             "notes": [],
         }
         if not options["skip_lists"]:
@@ -99,6 +111,16 @@ class Command(BaseCommand):
             result["ranks"] = run.measure_rank_work()
             for row in result["ranks"]:
                 self.stdout.write(f"  {row['title']:<48} {row['p50_ms']:>10,.0f} ms")
+        if not options["skip_imports"]:
+            from bench import imports
+
+            self.stdout.write("Imports:")
+            result["imports"] = imports.measure_imports(
+                min(options["import_rows"], size),
+                options["peer_import_rows"],
+                output_dir / "files",
+                log=self.stdout.write,
+            )
         if not options["skip_exports"]:
             self.stdout.write("Exports:")
             result["exports"] = self._exports(options, size, output_dir / "files")
