@@ -27,7 +27,6 @@ from customers.demo_data import CITIES, VI_FIRST, VI_LAST, VI_MIDDLE
 from customers.models import Customer
 from migration import jobs
 from migration.engine import run_import
-from migration.files import open_source
 from migration.models import ImportJob
 from ranks.models import Rank
 from tags.models import Tag
@@ -97,7 +96,7 @@ def _job(path: Path, **options) -> ImportJob:
 def run_ours(path: Path, **options) -> dict:
     """One engine run on the file, rolled back; seconds and outcome."""
     job = _job(path, **options)
-    source = open_source(Path(job.file.path), job.original_name)
+    source = jobs.source_of(job)
     with transaction.atomic():
         started = time.perf_counter()
         result = run_import(job, source)

@@ -24,6 +24,9 @@ import logging
 import secrets
 import tempfile
 import threading
+from array import array
+from bisect import bisect_left
+from collections import deque
 from concurrent import futures
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -84,6 +87,7 @@ EMPTY = {
     "referral_source": "",
 }
 PREVIEW_ROWS = 100
+WINDOW = 3  # batches: the one being read, the one being built, the one being written
 # Undo restores these differently: points through a reversing ledger entry, and the time of
 # the last change is the undo's own.
 NOT_RESTORED = ("updated_at", "points_balance", "lifetime_points", "search_text")
@@ -307,7 +311,14 @@ class Importer:
         self.errors = ErrorFile(source.headers, folder)
         self.progress = Progress(job, progress)
         self.writing = True
-        self.seen: dict[tuple[str, object], int] = {}
+        # In-file duplicates, in memory only for the batches that may not be in the table yet
+        # (this one and the two before it); older rows are found in the table by the batch's
+        # own lookups and traced back to their row numbers below. Once writing stops (all or
+        # nothing, after an invalid row), later keys are all kept in memory instead.
+        self.recent: deque[dict] = deque(maxlen=WINDOW)
+        self.unwritten: dict[tuple[str, object], int] = {}
+        self.created_ids, self.created_rows = array("q"), array("q")  # ascending ids
+        self.matched_rows: dict[int, int] = {}  # customer id → row that matched it
         self.touched: list[int] = []  # customers whose rank needs a look after the writes
         self.now = timezone.now()
         self.definitions = {d.key: d for d in CustomFieldDefinition.objects.filter(is_active=True)}
@@ -316,7 +327,7 @@ class Importer:
         self.stores = _lookup(Store.objects.all())
         self.tags = {fold(tag.name): tag for tag in Tag.objects.all()}
         self.created_tags: list[int] = []
-        self.generated: set[str] = set()
+        self.generated: deque[set] = deque(maxlen=WINDOW)  # member numbers not yet written
         self.db_lock = threading.Lock()  # the pipeline's, while a run is on
         from ranks.selectors import default_rank
 
@@ -338,6 +349,7 @@ class Importer:
                 with transaction.atomic(), Pipeline() as pipeline:
                     self.db_lock, planned = pipeline.lock, None
                     while batch := list(islice(rows, size)):
+                        self.recent.append({})
                         parsed = [self._parse(number, cells) for number, cells in batch]
                         work = self._process(parsed)
                         # The previous batch's writes go to the writer now, after this batch's
@@ -402,7 +414,7 @@ class Importer:
             value = row.values.get(name)
             if value is None:
                 continue
-            earlier = self.seen.get((name, value))
+            earlier = self._earlier((name, value))
             if earlier is not None:
                 row.error(
                     str(Customer._meta.get_field(name).verbose_name),
@@ -414,8 +426,29 @@ class Importer:
                     },
                 )
             elif not row.errors:
-                self.seen[(name, value)] = number
+                (self.recent[-1] if self.writing else self.unwritten)[(name, value)] = number
         return row
+
+    def _earlier(self, key) -> int | None:
+        for seen in self.recent:
+            if key in seen:
+                return seen[key]
+        return self.unwritten.get(key)
+
+    def _our_row(self, customer_id: int) -> int | None:
+        """The row of this file that created or matched the customer, if one did."""
+        position = bisect_left(self.created_ids, customer_id)
+        if position < len(self.created_ids) and self.created_ids[position] == customer_id:
+            return self.created_rows[position]
+        return self.matched_rows.get(customer_id)
+
+    def _twice(self, row: ParsedRow, name: str, earlier: int) -> None:
+        label = Customer._meta.get_field(name).verbose_name
+        row.error(
+            str(label),
+            _("Same %(field)s as row %(row)s (“%(value)s”); the file has it twice.")
+            % {"field": label, "row": earlier, "value": row.values[name]},
+        )
 
     def _empty(self, row: ParsedRow, name: str) -> None:
         if not self.job.empty_clears:
@@ -507,6 +540,11 @@ class Importer:
         """Check and classify a batch (the reads), then build its writes (no queries)."""
         valid = [row for row in rows if not row.errors]
         existing = self._existing(valid)
+        for row in valid:
+            current = existing.get(row.key)
+            earlier = current and self._our_row(current["id"])
+            if earlier:
+                self._twice(row, self.match_key, earlier)
         self._check_unique(valid, existing)
         creates, updates = [], []
         current_links = self._current_links(valid, existing)
@@ -521,6 +559,7 @@ class Importer:
                     row.outcome = "new"
             else:
                 row.customer_id = current["id"]
+                self.matched_rows[row.customer_id] = row.number
                 self._diff(row, current, current_links.get(current["id"], set()))
                 if row.changed:
                     updates.append((row, current))
@@ -532,8 +571,12 @@ class Importer:
                 row.outcome = "error"
                 self.result.failed += 1
                 self.errors.add(row)
-                if self.job.policy == Policy.ALL_OR_NOTHING:
+                if self.job.policy == Policy.ALL_OR_NOTHING and self.writing:
                     self.writing = False
+                    for seen in self.recent:  # none of these will reach the table now
+                        self.unwritten.update(seen)
+                    self.recent.clear()
+                    self.recent.append({})
         self.result.created += len(creates)
         self.result.updated += len(updates)
         self.result.unchanged += sum(1 for row in valid if row.outcome == "unchanged")
@@ -545,6 +588,10 @@ class Importer:
             ids = writer.allocate_ids(Customer, len(creates))
         for row, number, pk in zip(creates, numbers, ids, strict=True):
             row.values["member_number"], row.customer_id = number, pk
+        if ids and self.created_ids and ids[0] < self.created_ids[-1]:
+            raise RuntimeError("the customer id sequence went backwards during the import")
+        self.created_ids.extend(ids)
+        self.created_rows.extend(row.number for row in creates)
         return creates, updates
 
     def _existing(self, rows: list[ParsedRow]) -> dict:
@@ -590,6 +637,10 @@ class Importer:
                 if value is None or value not in holders:
                     continue
                 if holders[value][0] != existing.get(row.key, {}).get("id"):
+                    earlier = self._our_row(holders[value][0])
+                    if earlier:
+                        self._twice(row, name, earlier)
+                        continue
                     label = Customer._meta.get_field(name).verbose_name
                     row.error(
                         str(label),
@@ -763,9 +814,9 @@ class Importer:
 
     def _member_numbers(self, rows: list[ParsedRow]) -> list[str]:
         numbers = [row.values.get("member_number") or "" for row in rows]
-        given = [number for number in numbers if number]
-        # Numbers of earlier batches may still be on their way to the table: track them here.
-        self.generated.update(given)
+        # Numbers of the last batches may still be on their way to the table: track them here.
+        mine = {number for number in numbers if number}
+        self.generated.append(mine)
         while True:
             missing = [i for i, number in enumerate(numbers) if not number]
             if not missing:
@@ -778,9 +829,9 @@ class Importer:
                     )
                 )
             for i, candidate in candidates.items():
-                if candidate not in taken and candidate not in self.generated:
+                if candidate not in taken and not any(candidate in s for s in self.generated):
                     numbers[i] = candidate
-                    self.generated.add(candidate)
+                    mine.add(candidate)
 
     def _changed_customers(self, updates, now, plan: "Plan") -> None:
         batch = plan.batch

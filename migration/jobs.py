@@ -31,13 +31,7 @@ def create_job(*, upload, name: str, user, via: str = "web", **options) -> Impor
     job = ImportJob(original_name=Path(name).name[:255], created_by=user, via=via, **options)
     job.file.save(Path(name).name, upload, save=False)
     try:
-        source = open_source(
-            Path(job.file.path),
-            job.original_name,
-            encoding=job.encoding,
-            delimiter=job.delimiter,
-            sheet=job.sheet,
-        )
+        source = source_of(job)
     except FileRejected:
         job.file.delete(save=False)
         raise
@@ -54,10 +48,15 @@ def active_definitions():
     return list(CustomFieldDefinition.objects.filter(is_active=True))
 
 
-def sheets_of(job: ImportJob) -> list[str]:
-    if job.file_format != ImportJob.Format.XLSX:
-        return []
-    return open_source(Path(job.file.path), job.original_name, sheet=job.sheet).sheets
+def source_of(job: ImportJob):
+    """The job's stored file, opened (and checked) with its settings."""
+    return open_source(
+        Path(job.file.path),
+        job.original_name,
+        encoding=job.encoding,
+        delimiter=job.delimiter,
+        sheet=job.sheet,
+    )
 
 
 def check_mapping(mapping: dict[str, str], headers: list[str], match_key: str) -> dict[str, str]:
@@ -152,13 +151,7 @@ def run_job(job_id: int, progress=None) -> ImportJob:
         job.error, job.rows_done = "", 0
         job.save(update_fields=["status", "started_at", "finished_at", "error", "rows_done"])
     try:
-        source = open_source(
-            Path(job.file.path),
-            job.original_name,
-            encoding=job.encoding,
-            delimiter=job.delimiter,
-            sheet=job.sheet,
-        )
+        source = source_of(job)
         job.total_rows = estimate_rows(source)
         ImportJob.objects.filter(pk=job.pk).update(total_rows=job.total_rows)
         result = run_import(job, source, actor=job.created_by, progress=progress)

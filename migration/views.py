@@ -2,7 +2,6 @@
 history of every import."""
 
 from itertools import islice
-from pathlib import Path
 
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
@@ -14,7 +13,7 @@ from django.views import View
 from django.views.generic import ListView
 
 from migration import jobs
-from migration.files import FileRejected, open_source
+from migration.files import FileRejected
 from migration.forms import MappingForm, UndoForm, UploadForm
 from migration.models import ImportJob, MappingProfile
 from migration.undo import UndoRefused, plan, queue_undo
@@ -75,13 +74,7 @@ class MapView(PermissionRequiredMixin, View):
         return job
 
     def form(self, job, data=None, initial=None):
-        source = open_source(
-            Path(job.file.path),
-            job.original_name,
-            encoding=job.encoding,
-            delimiter=job.delimiter,
-            sheet=job.sheet,
-        )
+        source = jobs.source_of(job)
         samples = [cells for _number, cells in islice(source.rows(), SAMPLE_ROWS)]
         return MappingForm(
             data,

@@ -592,3 +592,33 @@ def test_ids_taken_up_front_follow_the_highest_ever_handed_out():
     ids = writer.allocate_ids(Customer, 3)
     assert len(set(ids)) == 3 and min(ids) > first.pk + 1
     assert CustomerFactory().pk > max(ids)
+
+
+@pytest.mark.parametrize("policy", ["skip_invalid", "all_or_nothing"])
+def test_duplicates_far_apart_in_the_file_are_found_through_the_table(
+    import_file, settings, policy
+):
+    # One row per batch: only the last few batches are remembered in memory, older rows are
+    # found in the table and traced back to their rows.
+    settings.IMPORT_BATCH_SIZE = 1
+    CustomerFactory(old_member_id="E1", city="Huế")
+    rows = [
+        ["Old member ID", "Email", "City"],
+        ["L1", "a@example.com", "Vinh"],  # row 2: created
+        ["E1", "", "Huế"],  # row 3: matched, unchanged
+        ["E2", "", "Vinh"],  # row 4: new
+        *[[f"F{i}", f"f{i}@example.com", "Vinh"] for i in range(6)],
+        ["L1", "z@example.com", "Vinh"],  # row 11: key of row 2
+        ["E1", "", "Vinh"],  # row 12: key of row 3
+        ["L9", "a@example.com", "Vinh"],
+    ]  # row 13: email of row 2
+    job = import_file(rows, policy=policy)
+    lines = problems(job)
+    assert [(line[0], line[2]) for line in lines] == [
+        (11, "Same old member ID as row 2 (“L1”); the file has it twice."),
+        (12, "Same old member ID as row 3 (“E1”); the file has it twice."),
+        (13, "Same email as row 2 (“a@example.com”); the file has it twice."),
+    ]
+    if policy == "skip_invalid":
+        assert Customer.objects.get(old_member_id="E1").city == "Huế"  # not "last wins"
+        assert Customer.objects.get(old_member_id="L1").email == "a@example.com"
