@@ -20,7 +20,7 @@ import tablib
 import xlsxwriter
 from django.core.files import File
 from django.db import connection, transaction
-from import_export import resources
+from import_export import fields, resources, widgets
 from import_export.instance_loaders import CachedInstanceLoader
 
 from customers.demo_data import CITIES, VI_FIRST, VI_LAST, VI_MIDDLE
@@ -150,14 +150,32 @@ def run_raw_copy(path: Path) -> dict:
 
 
 class PeerImportResource(resources.ModelResource):
-    """django-import-export's import of the same columns as documented: a ModelResource on
-    Customer, matched on the old member ID. (It normalises nothing: phones, dates and names go
-    in as the file has them; the member number comes from a column it is given.)"""
+    """django-import-export's import of the same file, as its documentation shows it: a
+    ModelResource on Customer matched on the old member ID, the rank by name through a
+    ForeignKeyWidget, dates through DateWidgets. It normalises nothing (phones, names and
+    choices go in as the file has them), writes no ledger, history or timeline, and is given
+    the member number and the points as plain columns; tags it cannot import without custom code
+    (the assignment model has fields of its own)."""
+
+    rank = fields.Field(
+        attribute="rank", column_name="rank", widget=widgets.ForeignKeyWidget(Rank, "name")
+    )
+    date_of_birth = fields.Field(
+        attribute="date_of_birth",
+        column_name="date_of_birth",
+        widget=widgets.DateWidget("%d/%m/%Y"),
+    )
+    joined_at = fields.Field(
+        attribute="joined_at", column_name="joined_at", widget=widgets.DateTimeWidget("%Y-%m-%d")
+    )
 
     class Meta:
         model = Customer
         import_id_fields = ["old_member_id"]
-        fields = ["old_member_id", "member_number", "last_name", "email", "phone", "city"]
+        fields = [
+            "old_member_id", "member_number", "last_name", "phone", "email", "date_of_birth",
+            "gender", "city", "rank", "points_balance", "joined_at",
+        ]  # fmt: skip
 
 
 class TunedPeerImportResource(PeerImportResource):
@@ -169,13 +187,13 @@ class TunedPeerImportResource(PeerImportResource):
 
 
 def peer_dataset(rows) -> tablib.Dataset:
-    data = tablib.Dataset(
-        headers=["old_member_id", "member_number", "last_name", "email", "phone", "city"]
-    )
+    data = tablib.Dataset(headers=list(PeerImportResource.Meta.fields))
     for i, row in enumerate(rows):
+        key, name, phone, email, born, gender, city, rank, points, joined, _tags = row
         data.append(
-            [row[0], f"P{9_000_000_000 + i}", row[1], row[3], row[2].replace(" ", ""), row[6]]
-        )
+            [key, f"P{9_000_000_000 + i}", name, phone.replace(" ", ""), email, born, gender,
+             city, rank, int(points.replace(".", "")), joined]
+        )  # fmt: skip
     return data
 
 

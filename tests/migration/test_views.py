@@ -74,7 +74,7 @@ def test_wizard_end_to_end(admin_client, django_capture_on_commit_callbacks):
     assert 'data-testid="undo-import"' in page
 
     confirm = admin_client.get(reverse("migration:undo", args=[real.pk])).content.decode()
-    assert "deletes the 2 customers the import created" in confirm
+    assert "Deletes the 2 customers the import created." in confirm
     with django_capture_on_commit_callbacks(execute=True):
         admin_client.post(reverse("migration:undo", args=[real.pk]))
     real.refresh_from_db()
