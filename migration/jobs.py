@@ -157,7 +157,8 @@ def run_job(job_id: int, progress=None) -> ImportJob:
         result = run_import(job, source, actor=job.created_by, progress=progress)
     except Exception as error:
         if not isinstance(error, FileRejected):
-            logger.exception("import %s failed", job.pk)
+            # The kind of error only: a database error's message can quote a customer's data.
+            logger.error("import %s failed: %s", job.pk, type(error).__name__)
         job.status = ImportJob.Status.FAILED
         job.error = (
             str(error) if isinstance(error, FileRejected) else f"{type(error).__name__}: {error}"

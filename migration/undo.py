@@ -263,7 +263,7 @@ def run_undo(job_id: int, actor_id: int | None, force: bool) -> ImportJob:
         undo(job, actor=actor, force=force)
     except Exception as error:
         if not isinstance(error, UndoRefused):
-            logger.exception("undo of import %s failed", job.pk)
+            logger.error("undo of import %s failed: %s", job.pk, type(error).__name__)
         job.status = ImportJob.Status.DONE
         job.undo_error = str(error)[:2000]
         job.save(update_fields=["status", "undo_error"])
