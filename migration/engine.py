@@ -85,7 +85,12 @@ EMPTY = {
     "city": "",
     "country": "",
     "referral_source": "",
+    "referred_by_id": None,
+    "last_access_at": None,
+    "followed_oa_at": None,
+    "app_last_seen_at": None,
 }
+DATETIMES = ("joined_at", "last_access_at", "followed_oa_at", "app_last_seen_at")
 PREVIEW_ROWS = 100
 WINDOW = 3  # batches: the one being read, the one being built, the one being written
 # Undo restores these differently: points through a reversing ledger entry, and the time of
@@ -115,6 +120,7 @@ class ParsedRow:
     changed: list = field(default_factory=list)
     customer_id: int | None = None
     key: object = None
+    referrer: str | None = None  # member number, resolved per batch
 
     def error(self, column: str, message: str) -> None:
         self.errors.append((column, message))
@@ -456,8 +462,8 @@ class Importer:
         if name.startswith(f.CUSTOM_PREFIX):
             row.custom[name[len(f.CUSTOM_PREFIX) :]] = None
             return
-        if name == "preferred_store":
-            name = "preferred_store_id"
+        if name in ("preferred_store", "referred_by"):
+            name = f"{name}_id"
         if name in EMPTY:
             row.values[name] = EMPTY[name]
 
@@ -481,8 +487,10 @@ class Importer:
             values["phone"], row.phone_forms = phone.e164, phone.forms
         elif name == "date_of_birth":
             values[name] = f.parse_datetime(cell, with_time=False)
-        elif name == "joined_at":
+        elif name in DATETIMES:
             values[name] = f.parse_datetime(cell, with_time=True)
+        elif name == "referred_by":
+            row.referrer = f.limited(cell, 20).upper()
         elif name in f.MODEL_CHOICES:
             values[name] = f.parse_choice(cell, f.MODEL_CHOICES[name], CUSTOMER_FIELDS[name])
         elif name == "country":
@@ -538,6 +546,7 @@ class Importer:
 
     def _process(self, rows: list[ParsedRow]):
         """Check and classify a batch (the reads), then build its writes (no queries)."""
+        self._referrers([row for row in rows if row.referrer and not row.errors])
         valid = [row for row in rows if not row.errors]
         existing = self._existing(valid)
         for row in valid:
@@ -593,6 +602,26 @@ class Importer:
         self.created_ids.extend(ids)
         self.created_rows.extend(row.number for row in creates)
         return creates, updates
+
+    def _referrers(self, rows: list[ParsedRow]) -> None:
+        """Referrers by member number: one lookup for the batch."""
+        if not rows:
+            return
+        with self.db_lock:
+            found = dict(
+                Customer.objects.filter(
+                    member_number__in={row.referrer for row in rows}
+                ).values_list("member_number", "id")
+            )
+        label = str(Customer._meta.get_field("referred_by").verbose_name)
+        for row in rows:
+            if row.referrer in found:
+                row.values["referred_by_id"] = found[row.referrer]
+            else:
+                row.error(
+                    label,
+                    _("No customer has the member number “%(number)s”.") % {"number": row.referrer},
+                )
 
     def _existing(self, rows: list[ParsedRow]) -> dict:
         if not rows:

@@ -139,6 +139,26 @@ TARGETS = (
         clearable=False,
     ),
     Target(
+        "referred_by",
+        gettext_lazy("Referred by (member number)"),
+        ("referred by", "referrer", "nguoi gioi thieu", "ma nguoi gioi thieu"),
+    ),
+    Target(
+        "last_access_at",
+        gettext_lazy("Last access"),
+        ("last access", "last login", "last seen", "lan truy cap cuoi"),
+    ),
+    Target(
+        "followed_oa_at",
+        gettext_lazy("Followed the official account at"),
+        ("followed official account", "followed oa", "oa followed", "quan tam oa", "theo doi oa"),
+    ),
+    Target(
+        "app_last_seen_at",
+        gettext_lazy("App last seen at"),
+        ("app last seen", "last app use", "app last used", "lan dung app cuoi"),
+    ),
+    Target(
         "tags", gettext_lazy("Tags (comma-separated)"), ("tags", "tag", "nhan"), clearable=False
     ),
     Target(

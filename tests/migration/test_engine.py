@@ -622,3 +622,34 @@ def test_duplicates_far_apart_in_the_file_are_found_through_the_table(
     if policy == "skip_invalid":
         assert Customer.objects.get(old_member_id="E1").city == "Huế"  # not "last wins"
         assert Customer.objects.get(old_member_id="L1").email == "a@example.com"
+
+
+def test_referrer_and_activity_dates(import_file):
+    referrer = CustomerFactory(member_number="M0000000777")
+    job = import_file(
+        [
+            [
+                "Old member ID",
+                "Email",
+                "Người giới thiệu",
+                "Last access",
+                "Followed OA",
+                "App last seen",
+            ],
+            ["L1", "a@example.com", "m0000000777", "2024-02-03 10:00", "03/02/2024", "2024-02-04"],
+            ["L2", "b@example.com", "M0000000999", "", "", ""],
+        ],
+        policy="skip_invalid",
+    )
+    assert job.mapping["2"] == "referred_by" and job.mapping["4"] == "followed_oa_at"
+    customer = Customer.objects.get(old_member_id="L1")
+    assert customer.referred_by == referrer
+    local = timezone.localtime
+    assert local(customer.last_access_at).replace(tzinfo=None) == datetime.datetime(2024, 2, 3, 10)
+    assert local(customer.followed_oa_at).date() == datetime.date(2024, 2, 3)
+    assert local(customer.app_last_seen_at).date() == datetime.date(2024, 2, 4)
+    assert problems(job)[0][:3] == (
+        3,
+        "referred by",
+        "No customer has the member number “M0000000999”.",
+    )
