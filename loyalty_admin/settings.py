@@ -263,6 +263,8 @@ IMPORT_MAX_ZIP_ENTRIES = int(os.environ.get("IMPORT_MAX_ZIP_ENTRIES", "500"))
 IMPORT_MAX_UNCOMPRESSED_BYTES = int(os.environ.get("IMPORT_MAX_UNCOMPRESSED_MB", "2000")) * 10**6
 IMPORT_MAX_ZIP_RATIO = int(os.environ.get("IMPORT_MAX_ZIP_RATIO", "200"))
 IMPORT_BATCH_SIZE = int(os.environ.get("IMPORT_BATCH_SIZE", "2000"))
+# A running import (PostgreSQL) whose progress has not moved for this long lost its worker.
+IMPORT_STALL_MINUTES = int(os.environ.get("IMPORT_STALL_MINUTES", "15"))
 
 # django-import-export on the Django admin's reference data: who may import or export is the
 # model's add / view permission (by default anyone with admin access could), and formula

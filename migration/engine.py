@@ -297,7 +297,8 @@ class Progress:
         if self.side is not None:
             with self.side.cursor() as cursor:
                 cursor.execute(
-                    f"UPDATE {ImportJob._meta.db_table} SET rows_done = %s WHERE id = %s",  # noqa: S608
+                    f"UPDATE {ImportJob._meta.db_table} SET rows_done = %s,"  # noqa: S608
+                    " heartbeat_at = now() WHERE id = %s",
                     [done, self.job.pk],
                 )
         if self.callback is not None:

@@ -5,11 +5,13 @@ ImportJob with who, when, the file, the settings, the counts and the error file.
 """
 
 import logging
+from datetime import timedelta
 from pathlib import Path
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -148,8 +150,12 @@ def run_job(job_id: int, progress=None) -> ImportJob:
             return job
         job.status = ImportJob.Status.RUNNING
         job.started_at, job.finished_at = timezone.now(), None
+        job.heartbeat_at = job.started_at
         job.error, job.rows_done = "", 0
-        job.save(update_fields=["status", "started_at", "finished_at", "error", "rows_done"])
+        job.save(
+            update_fields=["status", "started_at", "finished_at", "heartbeat_at", "error",
+                           "rows_done"]
+        )  # fmt: skip
     try:
         source = source_of(job)
         job.total_rows = estimate_rows(source)
@@ -209,6 +215,28 @@ def run_job(job_id: int, progress=None) -> ImportJob:
         " (dry run)" if job.dry_run else "",
     )
     return job
+
+
+def fail_stalled(now=None) -> int:
+    """Mark running imports whose worker stopped reporting as failed, ready to retry.
+
+    A worker that dies (killed, machine restarted) takes its transaction with it, so nothing of
+    the import was written; only the job row still says "running". PostgreSQL only: there the
+    heartbeat moves with every batch, from a connection of its own. Returns how many it marked.
+    """
+    if connection.vendor != "postgresql":
+        return 0
+    limit = (now or timezone.now()) - timedelta(minutes=settings.IMPORT_STALL_MINUTES)
+    message = _(
+        "The worker stopped reporting progress for %(minutes)s minutes (it was probably "
+        "stopped). The import's transaction went with it, so nothing was written; retry it."
+    ) % {"minutes": settings.IMPORT_STALL_MINUTES}
+    stalled = ImportJob.objects.filter(
+        status=ImportJob.Status.RUNNING, heartbeat_at__lt=limit
+    ).update(status=ImportJob.Status.FAILED, error=message, finished_at=now or timezone.now())
+    if stalled:
+        logger.warning("%s stalled imports marked failed", stalled)
+    return stalled
 
 
 def retry(job: ImportJob) -> ImportJob:

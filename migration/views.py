@@ -28,6 +28,7 @@ class ImportListView(PermissionRequiredMixin, ListView):
     paginate_by = 50
 
     def get_queryset(self):
+        jobs.fail_stalled()
         return ImportJob.objects.select_related("created_by").exclude(status=ImportJob.Status.DRAFT)
 
 
@@ -175,6 +176,7 @@ class ImportDetailView(PermissionRequiredMixin, View):
     template_name = "migration/import_detail.html"
 
     def get(self, request, pk):
+        jobs.fail_stalled()
         job = get_object_or_404(ImportJob.objects.select_related("created_by"), pk=pk)
         if job.status == ImportJob.Status.DRAFT:
             return redirect("migration:map", pk)
