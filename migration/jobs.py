@@ -123,7 +123,14 @@ def run_for_real(dry: ImportJob, *, user) -> ImportJob:
     """A new job with the file and settings of a finished dry run, queued to write."""
     if not dry.dry_run or dry.status != ImportJob.Status.DONE:
         raise ValidationError(_("Only a finished dry run can be run for real."), code="not_dry")
+    earlier = dry.runs.exclude(status=ImportJob.Status.FAILED).first()
+    if earlier is not None:
+        raise ValidationError(
+            _("This dry run was already imported as import %(id)s.") % {"id": earlier.pk},
+            code="already_run",
+        )
     job = ImportJob.objects.create(
+        dry_run_of=dry,
         file=dry.file.name,
         original_name=dry.original_name,
         file_format=dry.file_format,

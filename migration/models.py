@@ -75,6 +75,10 @@ class ImportJob(models.Model):
     create_tags = models.BooleanField(_("create missing tags"), default=False)
     empty_clears = models.BooleanField(_("empty cells clear values"), default=False)
     dry_run = models.BooleanField(_("dry run"), default=False)
+    # The dry run this import was started from.
+    dry_run_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
+    )
     status = models.CharField(max_length=8, choices=Status, default=Status.DRAFT)
     via = models.CharField(max_length=12, default="web")
     created_by = models.ForeignKey(

@@ -73,6 +73,11 @@ def test_wizard_end_to_end(admin_client, django_capture_on_commit_callbacks):
     assert sorted(Customer.objects.values_list("old_member_id", flat=True)) == ["L1", "L2"]
     page = admin_client.get(response.url).content.decode()
     assert 'data-testid="undo-import"' in page
+    dry_page = admin_client.get(reverse("migration:detail", args=[job.pk])).content.decode()
+    assert f"Imported as import {real.pk}" in dry_page and "run-import" not in dry_page
+    again = admin_client.post(reverse("migration:run", args=[job.pk]), follow=True)
+    assert f"already imported as import {real.pk}" in again.content.decode()
+    assert ImportJob.objects.filter(dry_run=False).count() == 1
 
     confirm = admin_client.get(reverse("migration:undo", args=[real.pk])).content.decode()
     assert "Deletes the 2 customers the import created." in confirm
