@@ -313,6 +313,11 @@ class Importer:
     def __init__(self, job: ImportJob, source: Source, *, actor=None, progress=None, folder: Path):
         self.job, self.source, self.actor = job, source, actor
         self.mapping = {int(position): name for position, name in job.mapping.items()}
+        self.headers = {
+            name: source.headers[position] or f"#{position + 1}"
+            for position, name in self.mapping.items()
+            if position < len(source.headers)
+        }
         self.match_key = job.match_key
         self.result = Result()
         self.errors = ErrorFile(source.headers, folder)
@@ -423,15 +428,7 @@ class Importer:
                 continue
             earlier = self._earlier((name, value))
             if earlier is not None:
-                row.error(
-                    str(Customer._meta.get_field(name).verbose_name),
-                    _("Same %(field)s as row %(row)s (“%(value)s”); the file has it twice.")
-                    % {
-                        "field": Customer._meta.get_field(name).verbose_name,
-                        "row": earlier,
-                        "value": value,
-                    },
-                )
+                self._twice(row, name, earlier)
             elif not row.errors:
                 (self.recent[-1] if self.writing else self.unwritten)[(name, value)] = number
         return row
@@ -449,12 +446,20 @@ class Importer:
             return self.created_rows[position]
         return self.matched_rows.get(customer_id)
 
+    def _column(self, name: str) -> str:
+        """The file's header of the column mapped to a field (the field's name otherwise)."""
+        field = CUSTOMER_FIELDS.get(name) or CUSTOMER_FIELDS[f"{name}_id"]
+        return self.headers.get(name) or str(field.verbose_name)
+
     def _twice(self, row: ParsedRow, name: str, earlier: int) -> None:
-        label = Customer._meta.get_field(name).verbose_name
         row.error(
-            str(label),
+            self._column(name),
             _("Same %(field)s as row %(row)s (“%(value)s”); the file has it twice.")
-            % {"field": label, "row": earlier, "value": row.values[name]},
+            % {
+                "field": CUSTOMER_FIELDS[name].verbose_name,
+                "row": earlier,
+                "value": row.values[name],
+            },
         )
 
     def _empty(self, row: ParsedRow, name: str) -> None:
@@ -614,7 +619,7 @@ class Importer:
                     member_number__in={row.referrer for row in rows}
                 ).values_list("member_number", "id")
             )
-        label = str(Customer._meta.get_field("referred_by").verbose_name)
+        label = self._column("referred_by")
         for row in rows:
             if row.referrer in found:
                 row.values["referred_by_id"] = found[row.referrer]
@@ -671,9 +676,9 @@ class Importer:
                     if earlier:
                         self._twice(row, name, earlier)
                         continue
-                    label = Customer._meta.get_field(name).verbose_name
+                    label = CUSTOMER_FIELDS[name].verbose_name
                     row.error(
-                        str(label),
+                        self._column(name),
                         _("“%(value)s” is already the %(field)s of customer %(member)s.")
                         % {"value": value, "field": label, "member": holders[value][1]},
                     )

@@ -342,6 +342,7 @@ def test_duplicates_in_the_file_name_both_rows(import_file):
     assert (job.created_count, job.failed_count) == (2, 1)
     (line,) = problems(job)
     assert line[0] == 4 and "row 2" in line[2] and "twice" in line[2]
+    assert line[1] == "Mã thành viên cũ"  # the file's own column name
     assert Customer.objects.get(old_member_id="L1").last_name == "An"  # the first row's
 
 
@@ -650,6 +651,6 @@ def test_referrer_and_activity_dates(import_file):
     assert local(customer.app_last_seen_at).date() == datetime.date(2024, 2, 4)
     assert problems(job)[0][:3] == (
         3,
-        "referred by",
+        "Người giới thiệu",
         "No customer has the member number “M0000000999”.",
     )
