@@ -70,3 +70,17 @@ def test_store_import_upserts_by_code():
         "hn": "Hà Nội Center",
         "sg": "Sài Gòn",
     }
+
+
+def test_mapping_profiles_are_managed_in_the_django_admin(client):
+    from migration.models import MappingProfile
+
+    profile = MappingProfile.objects.create(name="POS", mapping={"Mail": "email"})
+    client.force_login(staff_with("view_mappingprofile", "delete_mappingprofile"))
+    assert (
+        "POS" in client.get(reverse("admin:migration_mappingprofile_changelist")).content.decode()
+    )
+    client.post(
+        reverse("admin:migration_mappingprofile_delete", args=[profile.pk]), {"post": "yes"}
+    )
+    assert not MappingProfile.objects.exists()
