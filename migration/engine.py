@@ -21,6 +21,7 @@ the import touched are re-evaluated with the set-based rank engine, and every ba
 """
 
 import logging
+import os
 import secrets
 import tempfile
 import threading
@@ -136,7 +137,6 @@ class Result:
     preview: list = field(default_factory=list)
     error_path: Path | None = None
     written: bool = False
-    rank_counts: dict = field(default_factory=dict)
 
 
 POINT_COLUMNS = [
@@ -251,14 +251,17 @@ class Pipeline:
 class ErrorFile:
     """The downloadable list of problems: one line per problem with the original row."""
 
-    def __init__(self, headers: list[str], folder: Path):
-        self.path = folder / "errors.xlsx"
+    def __init__(self, headers: list[str]):
+        self.path = None  # a temporary file of its own, made at the first problem
         self.headers = headers
         self.workbook = None
         self.line = 0
 
     def add(self, row: ParsedRow) -> None:
         if self.workbook is None:
+            handle, name = tempfile.mkstemp(suffix=".xlsx")
+            os.close(handle)
+            self.path = Path(name)
             self.workbook = xlsxwriter.Workbook(
                 str(self.path), {"constant_memory": True, "strings_to_formulas": False}
             )
@@ -310,7 +313,7 @@ class Progress:
 
 
 class Importer:
-    def __init__(self, job: ImportJob, source: Source, *, actor=None, progress=None, folder: Path):
+    def __init__(self, job: ImportJob, source: Source, *, actor=None, progress=None):
         self.job, self.source, self.actor = job, source, actor
         self.mapping = {int(position): name for position, name in job.mapping.items()}
         self.headers = {
@@ -320,7 +323,7 @@ class Importer:
         }
         self.match_key = job.match_key
         self.result = Result()
-        self.errors = ErrorFile(source.headers, folder)
+        self.errors = ErrorFile(source.headers)
         self.progress = Progress(job, progress)
         self.writing = True
         # In-file duplicates, in memory only for the batches that may not be in the table yet
@@ -380,6 +383,7 @@ class Importer:
                     ):
                         raise _Rollback
                     self.result.written = True
+                forget_cached_figures()
             except _Rollback:
                 pass
         finally:
@@ -393,12 +397,9 @@ class Importer:
         if not self.writing:
             return
         if self.touched:
-            self._reevaluate_ranks()
+            reevaluate_ranks(self.touched, actor=self.actor, now=self.now)
         if self.created_tags:
             self.job.created_tag_ids = self.created_tags
-
-    def _reevaluate_ranks(self) -> None:
-        self.result.rank_counts = reevaluate_ranks(self.touched, actor=self.actor, now=self.now)
 
     # --- one row ------------------------------------------------------------------------
 
@@ -924,6 +925,15 @@ class Importer:
         plan.update_columns, plan.updates = columns, records
 
 
+def forget_cached_figures() -> None:
+    """After customers were written or taken back: the dashboard's and the tag list's counts."""
+    from loyalty_admin.dashboard import forget_figures
+    from tags.services import forget_counts
+
+    forget_figures()
+    forget_counts()
+
+
 def reevaluate_ranks(customer_ids: list[int], *, actor, now) -> dict:
     """The set-based rank engine over these customers only (their ids go into a temporary
     table in a few multi-row INSERTs, and the engine joins it)."""
@@ -1012,12 +1022,6 @@ def _shown(value) -> str | None:
 
 
 def run_import(job: ImportJob, source: Source, *, actor=None, progress=None) -> Result:
-    """Run `job` on `source` and return the outcome (the job row is the caller's to save)."""
-    with tempfile.TemporaryDirectory() as folder:
-        importer = Importer(job, source, actor=actor, progress=progress, folder=Path(folder))
-        result = importer.run()
-        if result.error_path is not None:
-            kept = Path(tempfile.mkstemp(suffix=".xlsx")[1])
-            kept.write_bytes(result.error_path.read_bytes())
-            result.error_path = kept
-    return result
+    """Run `job` on `source` and return the outcome (the job row is the caller's to save; the
+    error file, if any, is a temporary file the caller removes)."""
+    return Importer(job, source, actor=actor, progress=progress).run()

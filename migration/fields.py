@@ -43,7 +43,6 @@ class Target:
     label: str
     # Header spellings (folded: lower-case, accent-free) that suggest this field.
     synonyms: tuple[str, ...] = ()
-    clearable: bool = True
 
 
 TARGETS = (
@@ -65,13 +64,11 @@ TARGETS = (
         "member_number",
         gettext_lazy("Member number"),
         ("member number", "member no", "card number", "ma thanh vien", "so the"),
-        clearable=False,
     ),
     Target(
         "full_name",
         gettext_lazy("Full name (last name first)"),
         ("full name", "name", "customer name", "ho ten", "ho va ten", "ten khach hang"),
-        clearable=False,
     ),
     Target("last_name", gettext_lazy("Last name"), ("last name", "surname", "family name", "ho")),
     Target("first_name", gettext_lazy("First name"), ("first name", "given name", "ten")),
@@ -108,9 +105,8 @@ TARGETS = (
         "customer_type",
         gettext_lazy("Customer type"),
         ("customer type", "type", "loai khach hang", "loai khach"),
-        clearable=False,
     ),
-    Target("status", gettext_lazy("Status"), ("status", "trang thai"), clearable=False),
+    Target("status", gettext_lazy("Status"), ("status", "trang thai")),
     Target(
         "rank", gettext_lazy("Rank (code or name)"), ("rank", "tier", "level", "hang", "hang the")
     ),
@@ -136,7 +132,6 @@ TARGETS = (
             "ngay tham gia",
             "ngay dang ky",
         ),
-        clearable=False,
     ),
     Target(
         "referred_by",
@@ -158,14 +153,11 @@ TARGETS = (
         gettext_lazy("App last seen at"),
         ("app last seen", "last app use", "app last used", "lan dung app cuoi"),
     ),
-    Target(
-        "tags", gettext_lazy("Tags (comma-separated)"), ("tags", "tag", "nhan"), clearable=False
-    ),
+    Target("tags", gettext_lazy("Tags (comma-separated)"), ("tags", "tag", "nhan")),
     Target(
         "points_balance",
         gettext_lazy("Points balance"),
         ("points", "points balance", "point", "balance", "diem", "so diem", "diem tich luy"),
-        clearable=False,
     ),
 )
 TARGETS_BY_NAME = {target.name: target for target in TARGETS}

@@ -50,7 +50,7 @@ class Source:
 
     def rows(self) -> Iterator[tuple[int, list]]:
         """Data rows after the header, with their row numbers; blank rows are skipped."""
-        reader = self._csv_rows() if self.file_format == "csv" else self._sheet_rows()
+        reader = self.raw_rows()
         next(reader, None)
         max_rows, max_columns = settings.IMPORT_MAX_ROWS, settings.IMPORT_MAX_COLUMNS
         for number, cells in enumerate(reader, start=2):
@@ -66,6 +66,10 @@ class Source:
                 )
             if any(cell not in (None, "") for cell in cells):
                 yield number, cells
+
+    def raw_rows(self) -> Iterator[list]:
+        """Every row as the file has it, the header included."""
+        return self._csv_rows() if self.file_format == "csv" else self._sheet_rows()
 
     def _csv_rows(self) -> Iterator[list]:
         with self.path.open("rb") as raw:
@@ -271,7 +275,7 @@ def open_source(
         first_line = decoder.decode(sample, final=False).lstrip("\ufeff").splitlines()
         source.delimiter = delimiter or detect_delimiter(first_line[0] if first_line else "")
     try:
-        header = next(_raw_rows(source), None)
+        header = next(source.raw_rows(), None)
     except FileRejected:
         raise
     except Exception as error:  # a parser's own error, reported as such
@@ -287,10 +291,6 @@ def open_source(
         )
     source.headers = [str(cell if cell is not None else "").strip() for cell in header]
     return source
-
-
-def _raw_rows(source: Source) -> Iterator[list]:
-    return source._csv_rows() if source.file_format == "csv" else source._sheet_rows()
 
 
 def estimate_rows(source: Source) -> int | None:

@@ -63,7 +63,7 @@ def source_of(job: ImportJob):
 
 def check_mapping(mapping: dict[str, str], headers: list[str], match_key: str) -> dict[str, str]:
     """The mapping with unmapped columns dropped; ValidationError lists every problem."""
-    known = {name for name, _label in f.target_choices(active_definitions())}
+    known = dict(f.target_choices(active_definitions()))
     cleaned, problems, used = {}, [], {}
     for position, name in mapping.items():
         if not name:
@@ -81,7 +81,7 @@ def check_mapping(mapping: dict[str, str], headers: list[str], match_key: str) -
                 % {
                     "first": used[name],
                     "second": header,
-                    "field": dict(f.target_choices(active_definitions()))[name],
+                    "field": known[name],
                 }
             )
         else:
@@ -119,11 +119,16 @@ def queue(job: ImportJob, *, dry_run: bool) -> ImportJob:
     return job
 
 
+def import_of(dry: ImportJob) -> ImportJob | None:
+    """The import made from a dry run, unless it failed (then the dry run may run again)."""
+    return dry.runs.exclude(status=ImportJob.Status.FAILED).first()
+
+
 def run_for_real(dry: ImportJob, *, user) -> ImportJob:
     """A new job with the file and settings of a finished dry run, queued to write."""
     if not dry.dry_run or dry.status != ImportJob.Status.DONE:
         raise ValidationError(_("Only a finished dry run can be run for real."), code="not_dry")
-    earlier = dry.runs.exclude(status=ImportJob.Status.FAILED).first()
+    earlier = import_of(dry)
     if earlier is not None:
         raise ValidationError(
             _("This dry run was already imported as import %(id)s.") % {"id": earlier.pk},
@@ -205,12 +210,6 @@ def run_job(job_id: int, progress=None) -> ImportJob:
         job.status = ImportJob.Status.DONE
     job.finished_at = timezone.now()
     job.save()
-    if result.written:
-        from loyalty_admin.dashboard import forget_figures
-        from tags.services import forget_counts
-
-        forget_figures()
-        forget_counts()
     logger.info(
         "import %s: %s rows, %s created, %s updated, %s unchanged, %s failed%s",
         job.pk,

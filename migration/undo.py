@@ -25,7 +25,7 @@ from customers.models import (
     RewardRedemption,
 )
 from migration import writer
-from migration.engine import reevaluate_ranks
+from migration.engine import forget_cached_figures, reevaluate_ranks
 from migration.models import ImportJob
 from tags.models import CustomerTag, Tag
 
@@ -151,11 +151,7 @@ def undo(job: ImportJob, *, actor=None, force: bool = False) -> dict:
         job.status = ImportJob.Status.UNDONE
         job.undone_at, job.undone_by, job.undo_forced, job.undo_error = now, actor, force, ""
         job.save(update_fields=["status", "undone_at", "undone_by", "undo_forced", "undo_error"])
-    from loyalty_admin.dashboard import forget_figures
-    from tags.services import forget_counts
-
-    forget_figures()
-    forget_counts()
+    forget_cached_figures()
     counts = {"deleted": len(steps["created"]), "restored": len(restored)}
     logger.info("import %s undone by user %s: %s", job.pk, actor.pk if actor else None, counts)
     return counts

@@ -183,7 +183,8 @@ class ImportDetailView(PermissionRequiredMixin, View):
         template = self.template_name
         if request.htmx:
             template += "#status"
-        return render(request, template, {"job": job})
+        run = jobs.import_of(job) if job.dry_run and not job.is_active else None
+        return render(request, template, {"job": job, "run": run})
 
 
 class RunView(PermissionRequiredMixin, View):
