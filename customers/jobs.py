@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from customers.exports import WRITERS, export_queryset, resolve_columns
 from customers.models import ExportJob
 from customers.selectors import customers_matching
+from loyalty_admin.jobs import claim
 
 logger = logging.getLogger("loyalty.exports")
 
@@ -62,15 +63,9 @@ def _filename(job: ExportJob) -> str:
 
 def run_export_job(job_id: int, progress=None) -> ExportJob:
     """Write the job's file into media storage; mark it failed with the reason on any error."""
-    with transaction.atomic():
-        job = ExportJob.objects.select_for_update().get(pk=job_id)
-        if job.status != ExportJob.Status.QUEUED:
-            return job
-        job.status = ExportJob.Status.RUNNING
-        job.started_at = timezone.now()
-        job.error = ""
-        job.rows_done = 0
-        job.save(update_fields=["status", "started_at", "error", "rows_done"])
+    job, claimed = claim(ExportJob, job_id, rows_done=0)
+    if not claimed:
+        return job
 
     def report(rows: int) -> None:
         ExportJob.objects.filter(pk=job.pk).update(rows_done=rows)

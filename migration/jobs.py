@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.models import CustomFieldDefinition
+from loyalty_admin.jobs import claim
 from migration import fields as f
 from migration.engine import run_import
 from migration.files import FileRejected, estimate_rows, open_source
@@ -156,18 +157,11 @@ def run_for_real(dry: ImportJob, *, user) -> ImportJob:
 
 def run_job(job_id: int, progress=None) -> ImportJob:
     """Run a queued job; a crash marks it failed with the reason (and nothing is written)."""
-    with transaction.atomic():
-        job = ImportJob.objects.select_for_update().get(pk=job_id)
-        if job.status != ImportJob.Status.QUEUED:
-            return job
-        job.status = ImportJob.Status.RUNNING
-        job.started_at, job.finished_at = timezone.now(), None
-        job.heartbeat_at = job.started_at
-        job.error, job.rows_done = "", 0
-        job.save(
-            update_fields=["status", "started_at", "finished_at", "heartbeat_at", "error",
-                           "rows_done"]
-        )  # fmt: skip
+    job, claimed = claim(
+        ImportJob, job_id, finished_at=None, heartbeat_at=timezone.now(), rows_done=0
+    )
+    if not claimed:
+        return job
     try:
         source = source_of(job)
         job.total_rows = estimate_rows(source)

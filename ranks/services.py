@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.models import Customer
+from loyalty_admin.jobs import claim
 from ranks import engine
 from ranks.models import Rank, RankChange, RankPolicy, RankRecalculation, RankSimulation
 
@@ -51,14 +52,9 @@ def recalculate_all(*, actor=None, now=None, settings=None) -> dict:
 
 def run_recalculation(job_id: int) -> RankRecalculation:
     """Run a queued recalculation job; a failure changes no rank and is kept on the job."""
-    with transaction.atomic():
-        job = RankRecalculation.objects.select_for_update().get(pk=job_id)
-        if job.status != RankRecalculation.Status.QUEUED:
-            return job
-        job.status = RankRecalculation.Status.RUNNING
-        job.started_at = timezone.now()
-        job.error = ""
-        job.save(update_fields=["status", "started_at", "error"])
+    job, claimed = claim(RankRecalculation, job_id)
+    if not claimed:
+        return job
     try:
         job.evaluated = Customer.objects.live().filter(anonymised_at__isnull=True).count()
         counts = recalculate_all(actor=job.created_by)
