@@ -13,7 +13,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 from django.urls import reverse
@@ -76,9 +76,14 @@ def explain_customer_queries(captured) -> dict:
     if connection.vendor != "postgresql":
         return {"checked": 0, "seq_scans": [], "bounded_scans": []}
     checked, full, bounded = 0, [], []
-    with connection.cursor() as cursor:
+    # In one transaction that replays the page's SET LOCAL statements where they came, so each
+    # query is explained under the settings it ran with (none outlives the transaction).
+    with transaction.atomic(), connection.cursor() as cursor:
         for query in captured:
             sql = query["sql"]
+            if sql.upper().startswith("SET LOCAL"):
+                cursor.execute(sql)
+                continue
             if f'"{CUSTOMER_TABLE}"' not in sql or not sql.lstrip().upper().startswith("SELECT"):
                 continue
             cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}")

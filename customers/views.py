@@ -57,6 +57,7 @@ from customers.tables import (
     ordering_for,
 )
 from customers.tasks import bulk_status_task
+from loyalty_admin.db import without_parallel_workers
 from ranks.forms import OverrideForm
 from ranks.selectors import why_this_rank
 from tags.models import CustomerTag, Tag
@@ -146,10 +147,8 @@ class CustomerListView(PermissionRequiredMixin, FilterView):
         context = super().get_context_data(**kwargs)
         filterset = context["filter"]
         context["valid"] = valid = filterset.is_valid()
+        context["result_count"] = None
         chosen = chosen_columns(self.request.user)
-        context["result_count"] = (
-            selectors.result_count(filterset, settings.LIST_COUNT_CAP) if valid else None
-        )
         # The filter for bulk actions and exports; links keep rule_for, a page-only hint.
         context["query"] = _query_without_page(self.request, "rule_for")
         context["archived"] = bool(filterset.form.cleaned_data.get("archived")) if valid else False
@@ -163,7 +162,9 @@ class CustomerListView(PermissionRequiredMixin, FilterView):
         context["rank_preview_direction"] = (context["rank_preview"] or "").rpartition("-")[2]
         if valid:
             ordering, sort = ordering_for(self.request.GET.get("sort", ""))
-            page, cursor_error = self._page(self.object_list, ordering)
+            with without_parallel_workers():
+                context["result_count"] = selectors.result_count(filterset, settings.LIST_COUNT_CAP)
+                page, cursor_error = self._page(self.object_list, ordering)
             columns = self._visible_columns(chosen)
             if "tags" in columns:
                 prefetch_related_objects(

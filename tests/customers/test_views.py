@@ -5,6 +5,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -34,8 +35,10 @@ def test_list_query_count_does_not_grow_with_rows(staff_client, django_assert_nu
     # Session, user, 2 permission lookups, filter choices (rewards, custom fields, ranks; the
     # tag and store pickers load their options on demand), preference, page, capped count,
     # groups, saved views, tag prefetch, and the session save with its savepoint; PostgreSQL
-    # first asks the planner's estimate of the table size (used instead of a count at scale).
-    expected = 16 + (connection.vendor == "postgresql")
+    # first asks the planner's estimate of the table size (used instead of a count at scale),
+    # and runs the count and the page in a savepoint without parallel workers (savepoint,
+    # SET LOCAL, the setting put back, release).
+    expected = 16 + (1 + 4 if connection.vendor == "postgresql" else 0)
     with django_assert_num_queries(expected):
         client.get(reverse("customers:list"))
     for customer in CustomerFactory.create_batch(20, rank=rank, preferred_store=store):
@@ -43,6 +46,30 @@ def test_list_query_count_does_not_grow_with_rows(staff_client, django_assert_nu
     with django_assert_num_queries(expected):
         response = client.get(reverse("customers:list"))
     assert response.status_code == 200
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="parallel query is PostgreSQL's")
+def test_list_queries_run_without_parallel_workers(staff_client):
+    """The count and the page of the list run under SET LOCAL max_parallel_workers_per_gather
+    = 0 (starting workers costs a LIMIT query more than it saves); the setting ends with them."""
+    client = staff_client(ADMINISTRATOR)
+    CustomerFactory.create_batch(3)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(reverse("customers:list"), {"q": "a"})
+    assert response.status_code == 200
+    sqls = [query["sql"] for query in captured.captured_queries]
+    switch = next(i for i, sql in enumerate(sqls) if "max_parallel_workers_per_gather" in sql)
+    reads = [
+        i
+        for i, sql in enumerate(sqls)
+        if sql.startswith("SELECT") and '"customers_customer"' in sql
+    ]
+    assert reads and all(i > switch for i in reads)
+    back = next(i for i, sql in enumerate(sqls) if i > switch and "TO DEFAULT" in sql)
+    assert all(i < back for i in reads)
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW max_parallel_workers_per_gather")
+        assert cursor.fetchone()[0] != "0"
 
 
 def test_list_never_runs_a_plain_count_star(staff_client, django_assert_max_num_queries):
