@@ -161,30 +161,30 @@ class Plan:
     update_columns: list = field(default_factory=list)
     updates: list = field(default_factory=list)
     points: list = field(default_factory=list)
-    links: list = field(default_factory=list)
+    links: list = field(default_factory=list)  # of new customers: nothing to conflict with
+    update_links: list = field(default_factory=list)  # of matched customers
     rank_changes: list = field(default_factory=list)
     events: list = field(default_factory=list)
 
     def render(self) -> None:
         """Turn the plain inserts into COPY text now, on the thread that built them, so that
         the writer thread only waits on the server."""
-        self.rendered = {
-            name: writer.prerender(getattr(self, name))
-            for name in ("customers", "points", "rank_changes", "events")
-        }
+        self.rendered = {name: writer.prerender(getattr(self, name)) for name in self.PLAIN}
+
+    PLAIN = ("customers", "points", "links", "rank_changes", "events")  # straight COPY
 
     def execute(self, cursor) -> None:
         """A fixed handful of statements whatever the batch size."""
-        rows = getattr(self, "rendered", None) or {
-            name: getattr(self, name) for name in ("customers", "points", "rank_changes", "events")
-        }
+        rows = getattr(self, "rendered", None) or {name: getattr(self, name) for name in self.PLAIN}
         writer.insert(Customer, self.customer_columns, rows["customers"], cursor=cursor)
         writer.update(Customer, self.update_columns, self.updates, cursor=cursor)
         writer.insert(PointsTransaction, POINT_COLUMNS, rows["points"], cursor=cursor)
+        writer.insert(CustomerTag, LINK_COLUMNS, rows["links"], cursor=cursor)
+        # A matched customer may have gained one of these tags since the batch read its links.
         added = writer.insert(
             CustomerTag,
             LINK_COLUMNS,
-            self.links,
+            self.update_links,
             returning=("customer_id", "tag_id"),
             ignore_conflicts=True,
             cursor=cursor,
@@ -192,7 +192,8 @@ class Plan:
         writer.insert(RankChange, RANK_COLUMNS, rows["rank_changes"], cursor=cursor)
         writer.insert(CustomerEvent, EVENT_COLUMNS, rows["events"], cursor=cursor)
         batch = self.batch
-        batch.tag_links = [list(pair) for pair in added]
+        batch.tag_links = [[cid, tid] for cid, tid, *_rest in self.links]
+        batch.tag_links += [list(pair) for pair in added]
         writer.insert(
             ImportBatch,
             BATCH_COLUMNS,
@@ -216,7 +217,7 @@ class Pipeline:
 
     def __enter__(self):
         self.pending, self.executor = None, None
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()  # the importer nests its reads under one hold
         if connection.vendor == "postgresql":
             connection.ensure_connection()
             self.raw = connection.connection
@@ -343,7 +344,7 @@ class Importer:
         self.tags = {fold(tag.name): tag for tag in Tag.objects.all()}
         self.created_tags: list[int] = []
         self.generated: deque[set] = deque(maxlen=WINDOW)  # member numbers not yet written
-        self.db_lock = threading.Lock()  # the pipeline's, while a run is on
+        self.db_lock = threading.RLock()  # the pipeline's, while a run is on
         from ranks.selectors import default_rank
 
         default = default_rank()
@@ -366,11 +367,12 @@ class Importer:
                     while batch := list(islice(rows, size)):
                         self.recent.append({})
                         parsed = [self._parse(number, cells) for number, cells in batch]
-                        work = self._process(parsed)
+                        found = self._read(parsed)
                         # The previous batch's writes go to the writer now, after this batch's
-                        # reads: its Python work below overlaps them.
+                        # reads: the Python work below overlaps them.
                         if planned is not None and self.writing:
                             pipeline.submit(planned)
+                        work = self._classify(parsed, *found)
                         planned = self._plan(*work) if work else None
                         self.result.total += len(batch)
                         self.progress(self.result.total, total)
@@ -551,37 +553,35 @@ class Importer:
 
     # --- one batch ----------------------------------------------------------------------
 
-    def _process(self, rows: list[ParsedRow]):
-        """Check and classify a batch (the reads), then build its writes (no queries)."""
-        self._referrers([row for row in rows if row.referrer and not row.errors])
-        valid = [row for row in rows if not row.errors]
-        existing = self._existing(valid)
-        for row in valid:
-            current = existing.get(row.key)
-            earlier = current and self._our_row(current["id"])
-            if earlier:
-                self._twice(row, self.match_key, earlier)
-        self._check_unique(valid, existing)
-        creates, updates = [], []
-        current_links = self._current_links(valid, existing)
-        for row in valid:
-            if row.errors:
-                continue
-            current = existing.get(row.key)
-            if current is None:
-                self._check_new(row)
-                if not row.errors:
-                    creates.append(row)
-                    row.outcome = "new"
-            else:
-                row.customer_id = current["id"]
-                self.matched_rows[row.customer_id] = row.number
-                self._diff(row, current, current_links.get(current["id"], set()))
-                if row.changed:
-                    updates.append((row, current))
-                    row.outcome = "update"
-                else:
-                    row.outcome = "unchanged"
+    def _read(self, rows: list[ParsedRow]):
+        """Everything a batch asks the database, in one hold of the connection: its referrers,
+        the customers its keys match (locked), the identifiers other customers hold, the
+        matched customers' tags, and member numbers and ids for its new customers. The batch
+        is checked as far as those answers need; the rest is Python (`_classify`), which runs
+        while the writer writes the batch before."""
+        with self.db_lock:
+            self._referrers([row for row in rows if row.referrer and not row.errors])
+            valid = [row for row in rows if not row.errors]
+            existing = self._existing(valid)
+            for row in valid:
+                current = existing.get(row.key)
+                earlier = current and self._our_row(current["id"])
+                if earlier:
+                    self._twice(row, self.match_key, earlier)
+            self._check_unique(valid, existing)
+            current_links = self._current_links(valid, existing)
+            creates = []
+            for row in valid:
+                if not row.errors and row.key not in existing:
+                    self._check_new(row)
+                    if not row.errors:
+                        creates.append(row)
+            self._report_errors(rows)
+            if self.writing and creates:
+                self._number(creates)
+        return valid, existing, current_links, creates
+
+    def _report_errors(self, rows: list[ParsedRow]) -> None:
         for row in rows:
             if row.errors:
                 row.outcome = "error"
@@ -593,21 +593,42 @@ class Importer:
                         self.unwritten.update(seen)
                     self.recent.clear()
                     self.recent.append({})
-        self.result.created += len(creates)
-        self.result.updated += len(updates)
-        self.result.unchanged += sum(1 for row in valid if row.outcome == "unchanged")
-        self._preview(rows)
-        if not self.writing or not (creates or updates):
-            return None
+
+    def _number(self, creates: list[ParsedRow]) -> None:
+        """Member numbers (generated where the file has none) and ids for new customers."""
         numbers = self._member_numbers(creates)
-        with self.db_lock:
-            ids = writer.allocate_ids(Customer, len(creates))
+        ids = writer.allocate_ids(Customer, len(creates))
         for row, number, pk in zip(creates, numbers, ids, strict=True):
             row.values["member_number"], row.customer_id = number, pk
         if ids and self.created_ids and ids[0] < self.created_ids[-1]:
             raise RuntimeError("the customer id sequence went backwards during the import")
         self.created_ids.extend(ids)
         self.created_rows.extend(row.number for row in creates)
+
+    def _classify(self, rows, valid, existing, current_links, creates):
+        """New, update or unchanged for each valid row (no queries); the batch's writes to
+        plan, or None when there are none (or nothing is written any more)."""
+        updates = []
+        for row in creates:
+            row.outcome = "new"
+        for row in valid:
+            if row.errors or row.key not in existing:
+                continue
+            current = existing[row.key]
+            row.customer_id = current["id"]
+            self.matched_rows[row.customer_id] = row.number
+            self._diff(row, current, current_links.get(current["id"], set()))
+            if row.changed:
+                updates.append((row, current))
+                row.outcome = "update"
+            else:
+                row.outcome = "unchanged"
+        self.result.created += len(creates)
+        self.result.updated += len(updates)
+        self.result.unchanged += sum(1 for row in valid if row.outcome == "unchanged")
+        self._preview(rows)
+        if not self.writing or not (creates or updates):
+            return None
         return creates, updates
 
     def _referrers(self, rows: list[ParsedRow]) -> None:
@@ -767,16 +788,17 @@ class Importer:
                 )
         if updates:
             self._changed_customers(updates, now, plan)
-        for row in creates + [row for row, _current in updates]:
-            plan.links.extend((row.customer_id, tag_id) for tag_id in dict.fromkeys(row.tags))
+        for links, rows in ((plan.links, creates), (plan.update_links, [r for r, _c in updates])):
+            links.extend(
+                (row.customer_id, tag_id, CustomerTag.Source.IMPORT, self.actor_pk, now)
+                for row in rows
+                for tag_id in dict.fromkeys(row.tags)
+            )
         plan.points = [
             (cid, delta, PointsTransaction.Reason.IMPORT, after, self.reference, now,
              self.actor_pk)
             for cid, delta, after in plan.points
         ]  # fmt: skip
-        plan.links = [
-            (cid, tid, CustomerTag.Source.IMPORT, self.actor_pk, now) for cid, tid in plan.links
-        ]
         plan.rank_changes = [
             (cid, old, new, self.rank_names.get(old, ""), self.rank_names.get(new, ""), reason,
              self.reference, amount, self.actor_pk, now)

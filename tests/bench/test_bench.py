@@ -59,6 +59,7 @@ def test_bench_seeds_measures_and_reports(tmp_path, capsys, settings):
     imports = {row["key"]: row for row in result["imports"]}
     assert set(imports) == {
         "copy",
+        "copy_all",
         "ours_csv",
         "ours_xlsx",
         "ours_update",
@@ -67,6 +68,7 @@ def test_bench_seeds_measures_and_reports(tmp_path, capsys, settings):
     }
     assert imports["ours_csv"]["created"] == imports["ours_xlsx"]["created"] == 300
     assert imports["ours_update"]["updated"] > 0 and imports["copy"]["rows"] == 300
+    assert imports["copy_all"]["rows"] == 300 and imports["copy_all"]["copy_share"] > 0
     assert imports["peer_default"]["rows"] == 40 and imports["peer_tuned"]["rows"] == 200
     assert Customer.objects.count() == 2000  # every import run rolled back
     assert "share of raw COPY" in (tmp_path / "latest.md").read_text()

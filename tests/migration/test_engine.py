@@ -490,6 +490,12 @@ def test_undo_restores_created_and_updated_rows(import_file):
         create_tags=True,
     )
     assert (job.created_count, job.updated_count) == (1, 1)
+    # The undo record lists every link the import made: the new customer's (written straight
+    # in) and those it added to the matched one (written where not already there).
+    new = Customer.objects.get(old_member_id="L2")
+    fresh = Tag.objects.get(name="Fresh")
+    recorded = sorted(tuple(pair) for batch in job.batches.all() for pair in batch.tag_links)
+    assert recorded == sorted([(existing.pk, tag.pk), (existing.pk, fresh.pk), (new.pk, fresh.pk)])
     undo(job)
     existing.refresh_from_db()
     assert (existing.city, existing.email, existing.points_balance) == ("Huế", "x@example.com", 10)
