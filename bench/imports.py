@@ -29,12 +29,12 @@ from import_export import fields, resources, widgets
 from import_export.instance_loaders import CachedInstanceLoader
 
 from customers.demo_data import CITIES, VI_FIRST, VI_LAST, VI_MIDDLE
-from customers.models import Customer, CustomerEvent, PointsTransaction
+from customers.models import Customer
 from migration import jobs
 from migration.engine import run_import
 from migration.models import ImportBatch, ImportJob
-from ranks.models import Rank, RankChange
-from tags.models import CustomerTag, Tag
+from ranks.models import Rank
+from tags.models import Tag
 
 HEADERS = [
     "Mã thành viên cũ", "Họ tên", "Số điện thoại", "Email", "Ngày sinh", "Giới tính",
@@ -96,7 +96,9 @@ def settle() -> None:
     inside a transaction: the test suite's tiny run skips it.)"""
     if connection.vendor != "postgresql" or connection.in_atomic_block:
         return
-    written = (Customer, PointsTransaction, CustomerEvent, RankChange, CustomerTag, ImportBatch)
+    from migration.engine import PLAIN_INSERTS
+
+    written = [model for model, _columns in PLAIN_INSERTS.values()] + [ImportBatch]
     with connection.cursor() as cursor:
         for model in written:
             cursor.execute(f"VACUUM {model._meta.db_table}")
@@ -162,27 +164,16 @@ def run_raw_copy(plans: list, *, everything: bool = False) -> dict:
     links, rank history, timeline): the floor of any import that keeps those records."""
     from migration import engine, writer
 
-    tables = [(Customer, "customer_columns", "customers")]
-    if everything:
-        tables += [
-            (PointsTransaction, engine.POINT_COLUMNS, "points"),
-            (CustomerTag, engine.LINK_COLUMNS, "links"),
-            (RankChange, engine.RANK_COLUMNS, "rank_changes"),
-            (CustomerEvent, engine.EVENT_COLUMNS, "events"),
-        ]
+    names = list(engine.PLAIN_INSERTS) if everything else ["customers"]
     with transaction.atomic():
         with connection.cursor() as cursor:
             started = time.perf_counter()
             count = 0
             for plan in plans:
-                for model, columns, name in tables:
-                    columns = getattr(plan, columns) if isinstance(columns, str) else columns
-                    rows = getattr(plan, name)
-                    if rows:
-                        cursor.cursor.copy_expert(
-                            f"COPY {model._meta.db_table} ({', '.join(columns)}) FROM STDIN",
-                            writer.copy_lines(rows),
-                        )
+                for name in names:
+                    model, columns = engine.PLAIN_INSERTS[name]
+                    rows = getattr(plan, name)  # as tuples: rendering them is part of a COPY
+                    writer.insert(model, columns or plan.customer_columns, rows, cursor=cursor)
                 count += len(plan.customers)
             seconds = time.perf_counter() - started
         transaction.set_rollback(True)

@@ -149,6 +149,16 @@ RANK_COLUMNS = [
 ]  # fmt: skip
 EVENT_COLUMNS = ["customer_id", "kind", "actor_id", "message", "changes", "created_at"]
 BATCH_COLUMNS = ["job_id", "written_at", "created_ids", "previous", "points", "tag_links"]
+# What a batch inserts as it is, one plain COPY each (nothing in them can conflict): the plan's
+# attribute → the model and its columns (None: the plan's own `customer_columns`). Customers
+# come first; the other rows refer to them.
+PLAIN_INSERTS = {
+    "customers": (Customer, None),
+    "points": (PointsTransaction, POINT_COLUMNS),
+    "links": (CustomerTag, LINK_COLUMNS),
+    "rank_changes": (RankChange, RANK_COLUMNS),
+    "events": (CustomerEvent, EVENT_COLUMNS),
+}
 
 
 @dataclass
@@ -169,17 +179,15 @@ class Plan:
     def render(self) -> None:
         """Turn the plain inserts into COPY text now, on the thread that built them, so that
         the writer thread only waits on the server."""
-        self.rendered = {name: writer.prerender(getattr(self, name)) for name in self.PLAIN}
-
-    PLAIN = ("customers", "points", "links", "rank_changes", "events")  # straight COPY
+        self.rendered = {name: writer.prerender(getattr(self, name)) for name in PLAIN_INSERTS}
 
     def execute(self, cursor) -> None:
         """A fixed handful of statements whatever the batch size."""
-        rows = getattr(self, "rendered", None) or {name: getattr(self, name) for name in self.PLAIN}
-        writer.insert(Customer, self.customer_columns, rows["customers"], cursor=cursor)
+        rendered = getattr(self, "rendered", {})
+        for name, (model, columns) in PLAIN_INSERTS.items():
+            rows = rendered.get(name, getattr(self, name))
+            writer.insert(model, columns or self.customer_columns, rows, cursor=cursor)
         writer.update(Customer, self.update_columns, self.updates, cursor=cursor)
-        writer.insert(PointsTransaction, POINT_COLUMNS, rows["points"], cursor=cursor)
-        writer.insert(CustomerTag, LINK_COLUMNS, rows["links"], cursor=cursor)
         # A matched customer may have gained one of these tags since the batch read its links.
         added = writer.insert(
             CustomerTag,
@@ -189,8 +197,6 @@ class Plan:
             ignore_conflicts=True,
             cursor=cursor,
         )
-        writer.insert(RankChange, RANK_COLUMNS, rows["rank_changes"], cursor=cursor)
-        writer.insert(CustomerEvent, EVENT_COLUMNS, rows["events"], cursor=cursor)
         batch = self.batch
         batch.tag_links = [[cid, tid] for cid, tid, *_rest in self.links]
         batch.tag_links += [list(pair) for pair in added]
