@@ -188,7 +188,9 @@ class CustomerListView(PermissionRequiredMixin, FilterView):
         context["columns_form"] = ColumnsForm(initial={"columns": chosen})
         context["saved_view_form"] = SavedViewForm()
         context["bulk_status_form"] = BulkStatusForm()
-        context["custom_filter_names"] = filterset.custom_field_names
+        context["custom_filter_fields"] = [
+            filterset.form[name] for name in filterset.custom_field_names
+        ]
         context["more_filters_used"] = any(
             value not in ("", None)
             for key, values in self.request.GET.lists()

@@ -1,6 +1,7 @@
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.cache import cache
 
 from loyalty_admin.roles import (
     ADMINISTRATOR,
@@ -28,6 +29,13 @@ def make_staff(role: str | None, username: str | None = None):
         sync_roles()  # transactional tests flush the groups the migration created
     user.groups.add(Group.objects.get(name=role))
     return user
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache: cached dashboard figures from one test must not
+    stand in for another's rows."""
+    cache.clear()
 
 
 @pytest.fixture

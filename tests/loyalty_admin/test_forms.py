@@ -1,7 +1,7 @@
 from django import forms
 from django.test import SimpleTestCase
 
-from loyalty_admin.forms import BootstrapFormMixin, FastSelect, FastSelectMultiple
+from loyalty_admin.forms import BootstrapFormMixin, FastSelect, FastSelectMultiple, field_html
 
 
 class Sample(BootstrapFormMixin, forms.Form):
@@ -53,6 +53,19 @@ class FastSelectTests(SimpleTestCase):
                     reference.render(name, value, {"id": f"id_{name}"}),
                 )
 
+    def test_select_subclasses_render_in_python_as_django_does(self):
+        class Flags(BootstrapFormMixin, forms.Form):
+            newsletter = forms.NullBooleanField(required=False)
+
+        form = Flags({"newsletter": "false"})
+        widget = form.fields["newsletter"].widget
+        assert type(widget).__name__ == "FastNullBooleanSelect"
+        reference = forms.NullBooleanSelect(attrs=widget.attrs)
+        self.assertHTMLEqual(
+            widget.render("newsletter", "false", {"id": "id_newsletter"}),
+            reference.render("newsletter", "false", {"id": "id_newsletter"}),
+        )
+
     def test_labels_are_escaped(self):
         html = str(Sample()["city"])
         assert "&lt;b&gt;&amp;amp;&lt;/b&gt;" in html
@@ -75,3 +88,56 @@ class RangeTests(SimpleTestCase):
         )  # the invalid half marks the pair, and what was typed stays
         assert 'name="points_max" value="&quot;9"' in html
         assert html.count('<span class="input-group-text">–</span>') == 1
+
+
+class Layout(BootstrapFormMixin, forms.Form):
+    name = forms.CharField(label="Name <b>", help_text="As on the card & ID")
+    agree = forms.BooleanField(label="I agree", required=False)
+    note = forms.CharField(required=False, widget=forms.HiddenInput)
+
+
+class FieldHtmlTests(SimpleTestCase):
+    def test_label_widget_and_help_text_the_widget_points_to(self):
+        html = field_html(Layout()["name"])
+        self.assertInHTML(
+            '<label class="form-label required" for="id_name">Name &lt;b&gt;</label>', html
+        )
+        self.assertInHTML(
+            '<div class="form-text" id="id_name_helptext">As on the card &amp; ID</div>', html
+        )
+        assert 'aria-describedby="id_name_helptext"' in html
+
+    def test_errors_are_shown_with_the_id_the_widget_points_to(self):
+        form = Layout({"name": ""})
+        form.is_valid()
+        html = field_html(form["name"])
+        assert 'aria-describedby="id_name_helptext id_name_error"' in html
+        self.assertInHTML(
+            '<div id="id_name_error"><div class="invalid-feedback d-block">'
+            "This field is required.</div></div>",
+            html,
+        )
+        assert "is-invalid" in html
+
+    def test_checkbox_and_hidden_fields(self):
+        form = Layout()
+        self.assertInHTML(
+            '<div class="form-check mb-3"><input type="checkbox" name="agree" '
+            'class="form-check-input" id="id_agree">'
+            '<label class="form-check-label" for="id_agree">I agree</label></div>',
+            field_html(form["agree"]),
+        )
+        self.assertHTMLEqual(
+            field_html(form["note"]),
+            '<input type="hidden" name="note" class="form-control" id="id_note">',
+        )
+
+    def test_a_range_is_a_fieldset_with_a_legend(self):
+        from django_filters.fields import RangeField
+
+        class Ranged(BootstrapFormMixin, forms.Form):
+            points = RangeField(label="Points", required=False)
+
+        html = field_html(Ranged()["points"])
+        assert html.startswith('<fieldset class="mb-3"><legend class="form-label fs-6 mb-1">Points')
+        assert html.count("<input") == 2
