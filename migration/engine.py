@@ -35,7 +35,6 @@ from decimal import Decimal
 from itertools import islice
 from pathlib import Path
 
-import xlsxwriter
 from django.conf import settings
 from django.db import connection, connections, transaction
 from django.utils import timezone
@@ -52,7 +51,7 @@ from customers.models import (
 )
 from customers.phone import phone_search_forms
 from customers.search_text import build_search_text, fold
-from customers.xlsx_safety import escape_cell
+from customers.xlsx_stream import XlsxStreamWriter
 from migration import fields as f
 from migration import writer
 from migration.files import Source
@@ -269,22 +268,13 @@ class ErrorFile:
             handle, name = tempfile.mkstemp(suffix=".xlsx")
             os.close(handle)
             self.path = Path(name)
-            self.workbook = xlsxwriter.Workbook(
-                str(self.path), {"constant_memory": True, "strings_to_formulas": False}
+            self.workbook = XlsxStreamWriter(
+                self.path, [_("Row"), _("Column"), _("Problem"), *self.headers], str(_("Problems"))
             )
-            self.sheet = self.workbook.add_worksheet(_("Problems"))
-            bold = self.workbook.add_format({"bold": True})
-            heading = [_("Row"), _("Column"), _("Problem"), *self.headers]
-            for column, value in enumerate(heading):
-                self.sheet.write_string(0, column, escape_cell(str(value)), bold)
+        original = [f.text(cell) if cell not in (None, "") else None for cell in row.cells]
         for column_name, message in row.errors:
             self.line += 1
-            self.sheet.write_number(self.line, 0, row.number)
-            self.sheet.write_string(self.line, 1, escape_cell(column_name))
-            self.sheet.write_string(self.line, 2, escape_cell(message))
-            for position, cell in enumerate(row.cells):
-                if cell not in (None, ""):
-                    self.sheet.write_string(self.line, 3 + position, escape_cell(f.text(cell)))
+            self.workbook.write_row([row.number, column_name, message, *original])
 
     def close(self) -> Path | None:
         if self.workbook is None:

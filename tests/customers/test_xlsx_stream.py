@@ -1,0 +1,148 @@
+"""The streaming XLSX writer, read back by two independent readers (openpyxl, python-calamine)."""
+
+import datetime
+import zipfile
+from decimal import Decimal
+from xml.etree import ElementTree
+
+import openpyxl
+import pytest
+from python_calamine import CalamineWorkbook
+
+from customers import exports
+from customers.exports import resolve_columns, write_xlsx
+from customers.models import Customer
+from customers.xlsx_stream import XlsxStreamWriter, column_letter
+from tests.customers.factories import CustomerFactory
+
+ROW = [
+    "Hà Nội & <Huế>",
+    '=HYPERLINK("http://x")',
+    "  spaced  ",
+    "bell\x07and\x1bescape",
+    "",
+    None,
+    42,
+    Decimal("1234.50"),
+    2.5,
+    datetime.date(2024, 2, 29),
+    datetime.datetime(2024, 2, 29, 13, 45, 30),
+    True,
+]
+HEADER = [f"Column {i}" for i in range(len(ROW))]
+
+
+@pytest.fixture
+def workbook_path(tmp_path):
+    path = tmp_path / "out.xlsx"
+    with XlsxStreamWriter(path, HEADER, "Customers") as writer:
+        writer.write_row(ROW)
+        writer.write_row(["second"])
+    return path
+
+
+def test_every_cell_type_reads_back_in_openpyxl(workbook_path):
+    sheet = openpyxl.load_workbook(workbook_path).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0] == tuple(HEADER)
+    assert rows[1] == (
+        "Hà Nội & <Huế>",
+        '\'=HYPERLINK("http://x")',  # formula-safe, and stored as text, never as a formula
+        "  spaced  ",
+        "bell_x0007_and_x001B_escape",  # XML cannot hold these: SpreadsheetML's escapes,
+        # which Excel and calamine decode (below) and openpyxl leaves as they are
+        None,
+        None,
+        42,
+        1234.5,
+        2.5,
+        datetime.datetime(2024, 2, 29),
+        datetime.datetime(2024, 2, 29, 13, 45, 30),
+        True,
+    )
+    assert rows[2][0] == "second" and rows[2][1:] == (None,) * (len(ROW) - 1)
+    assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
+    assert sheet["J2"].number_format == "yyyy-mm-dd"
+    assert sheet["K2"].number_format == "yyyy-mm-dd hh:mm"
+    assert sheet["A1"].font.b and not sheet["A2"].font.b
+    assert sheet.freeze_panes == "A2"
+
+
+def test_every_cell_type_reads_back_in_calamine(workbook_path):
+    rows = CalamineWorkbook.from_path(str(workbook_path)).get_sheet_by_index(0).to_python()
+    assert rows[0] == HEADER
+    assert rows[1][:3] == ["Hà Nội & <Huế>", '\'=HYPERLINK("http://x")', "  spaced  "]
+    assert rows[1][6:9] == [42, 1234.5, 2.5]
+    assert rows[1][9] == datetime.date(2024, 2, 29)
+    assert rows[1][10] == datetime.datetime(2024, 2, 29, 13, 45, 30)
+
+
+def test_the_package_is_well_formed(workbook_path):
+    with zipfile.ZipFile(workbook_path) as package:
+        assert package.testzip() is None
+        names = set(package.namelist())
+        assert {
+            "[Content_Types].xml",
+            "_rels/.rels",
+            "xl/workbook.xml",
+            "xl/_rels/workbook.xml.rels",
+            "xl/styles.xml",
+            "xl/worksheets/sheet1.xml",
+        } <= names
+        for name in names:
+            ElementTree.fromstring(package.read(name))  # noqa: S314 - our own output; raises if malformed
+
+
+def test_rows_past_the_sheet_limit_continue_on_new_sheets_with_the_header(tmp_path):
+    path = tmp_path / "many.xlsx"
+    with XlsxStreamWriter(path, ["n"], "Customers", max_rows=3) as writer:
+        writer.write_rows([[i] for i in range(5)])
+    assert writer.rows_written == 5
+    workbook = openpyxl.load_workbook(path)
+    assert workbook.sheetnames == ["Customers", "Customers 2", "Customers 3"]
+    sheets = [list(sheet.iter_rows(values_only=True)) for sheet in workbook]
+    assert sheets == [[("n",), (0,), (1,)], [("n",), (2,), (3,)], [("n",), (4,)]]
+
+
+def test_an_empty_export_is_a_workbook_with_its_header(tmp_path):
+    path = tmp_path / "empty.xlsx"
+    XlsxStreamWriter(path, ["Email", "City"], "Customers").close()
+    assert list(openpyxl.load_workbook(path).active.iter_rows(values_only=True)) == [
+        ("Email", "City")
+    ]
+
+
+def test_sheet_names_stay_within_excels_31_characters(tmp_path):
+    path = tmp_path / "long.xlsx"
+    with XlsxStreamWriter(path, ["n"], "Khách hàng thân thiết của cửa hàng", max_rows=2) as w:
+        w.write_rows([[1], [2]])
+    names = openpyxl.load_workbook(path).sheetnames
+    assert [len(name) for name in names] == [31, 31] and names[1].endswith(" 2")
+
+
+def test_a_value_of_an_unknown_type_is_refused(tmp_path):
+    with (
+        pytest.raises(TypeError, match="Cannot write a list"),
+        XlsxStreamWriter(tmp_path / "bad.xlsx", ["x"], "Customers") as writer,
+    ):
+        writer.write_row([["nested"]])
+
+
+def test_column_letters():
+    assert [column_letter(i) for i in (0, 25, 26, 51, 52, 701, 702)] == [
+        "A", "Z", "AA", "AZ", "BA", "ZZ", "AAA",
+    ]  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_customer_export_continues_on_further_sheets_and_never_truncates(tmp_path, monkeypatch):
+    monkeypatch.setattr(exports, "XLSX_MAX_ROWS", 3)  # two customers per sheet
+    CustomerFactory.create_batch(5, status=Customer.Status.BLOCKED)
+    path = tmp_path / "customers.xlsx"
+    written = write_xlsx(path, Customer.objects.all(), resolve_columns(["member_number", "status"]))
+    assert written == 5
+    workbook = openpyxl.load_workbook(path)
+    assert workbook.sheetnames == ["Customers", "Customers 2", "Customers 3"]
+    data = [row for sheet in workbook for row in list(sheet.iter_rows(values_only=True))[1:]]
+    numbers = list(Customer.objects.order_by("pk").values_list("member_number", flat=True))
+    assert data == [(number, "Blocked") for number in numbers]  # the label, not the code
