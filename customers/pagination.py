@@ -47,6 +47,7 @@ class KeysetPage:
     next_cursor: str | None = None
     previous_cursor: str | None = None
     is_first: bool = True
+    complete: bool = False  # the first page, and nothing after it: it holds every result
     extra: dict = field(default_factory=dict)
 
 
@@ -166,7 +167,9 @@ def keyset_page(
     rows = rows[:per_page]
     if reverse:
         rows.reverse()
-    page = KeysetPage(rows=rows, is_first=not cursor or (reverse and not more))
+    page = KeysetPage(
+        rows=rows, is_first=not cursor or (reverse and not more), complete=not cursor and not more
+    )
     if rows:
         first_values, last_values = _values_of(rows[0], keys), _values_of(rows[-1], keys)
         if more or reverse:

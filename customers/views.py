@@ -163,8 +163,10 @@ class CustomerListView(PermissionRequiredMixin, FilterView):
         if valid:
             ordering, sort = ordering_for(self.request.GET.get("sort", ""))
             with without_parallel_workers():
-                context["result_count"] = selectors.result_count(filterset, settings.LIST_COUNT_CAP)
                 page, cursor_error = self._page(self.object_list, ordering)
+                context["result_count"] = selectors.result_count(
+                    filterset, settings.LIST_COUNT_CAP, page=page
+                )
             columns = self._visible_columns(chosen)
             if "tags" in columns:
                 prefetch_related_objects(

@@ -24,7 +24,10 @@ from tests.customers.factories import (
 pytestmark = pytest.mark.django_db
 
 
-def test_list_query_count_does_not_grow_with_rows(staff_client, django_assert_num_queries):
+def test_list_query_count_does_not_grow_with_rows(
+    staff_client, django_assert_num_queries, monkeypatch
+):
+    monkeypatch.setattr("customers.views.PER_PAGE", 4)  # more rows than a page: counted
     client = staff_client(ADMINISTRATOR)
     rank, store = RankFactory(), StoreFactory()
     CustomerFactory.create_batch(5, rank=rank, preferred_store=store)
@@ -73,7 +76,10 @@ def test_list_queries_run_without_parallel_workers(staff_client):
         assert cursor.fetchone()[0] != "0"
 
 
-def test_list_never_runs_a_plain_count_star(staff_client, django_assert_max_num_queries):
+def test_list_never_runs_a_plain_count_star(
+    staff_client, django_assert_max_num_queries, monkeypatch
+):
+    monkeypatch.setattr("customers.views.PER_PAGE", 2)
     client = staff_client(ADMINISTRATOR)
     CustomerFactory.create_batch(3)
     with django_assert_max_num_queries(20) as captured:
@@ -82,12 +88,32 @@ def test_list_never_runs_a_plain_count_star(staff_client, django_assert_max_num_
     assert counts and all("LIMIT" in sql.upper() for sql in counts)
 
 
-def test_list_says_capped_counts_honestly(staff_client, settings):
+def test_list_says_capped_counts_honestly(staff_client, settings, monkeypatch):
     settings.LIST_COUNT_CAP = 3
+    monkeypatch.setattr("customers.views.PER_PAGE", 2)
     client = staff_client(ADMINISTRATOR)
     CustomerFactory.create_batch(5)
     response = client.get(reverse("customers:list"))
     assert "3+ customers" in response.content.decode()
+
+
+def test_a_first_page_holding_every_result_is_the_count(staff_client, monkeypatch):
+    """No count query when the first page is not full: its rows are the count."""
+    monkeypatch.setattr("customers.views.PER_PAGE", 3)
+    client = staff_client(ADMINISTRATOR)
+    CustomerFactory.create_batch(2, city="Huế")
+    CustomerFactory.create_batch(4, city="Hà Nội")
+    with CaptureQueriesContext(connection) as captured:
+        body = client.get(reverse("customers:list"), {"city": "Huế"}).content.decode()
+    assert "2 customers" in body
+    assert not [q for q in captured.captured_queries if "COUNT(" in q["sql"].upper()]
+    with CaptureQueriesContext(connection) as captured:  # a full page: counted
+        response = client.get(reverse("customers:list"), {"city": "Hà Nội"})
+    assert "4 customers" in response.content.decode()
+    assert [q for q in captured.captured_queries if "COUNT(" in q["sql"].upper()]
+    last_page = client.get(reverse("customers:list") + response.context["next_url"])
+    assert len(last_page.context["page"].rows) == 1
+    assert "4 customers" in last_page.content.decode()  # a later page still counts them all
 
 
 def test_htmx_request_gets_only_the_results(staff_client):
