@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import openpyxl
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from customers.models import Customer, CustomerEvent, CustomFieldDefinition, PointsTransaction
@@ -660,3 +661,24 @@ def test_referrer_and_activity_dates(import_file):
         "Người giới thiệu",
         "No customer has the member number “M0000000999”.",
     )
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the writer thread is PostgreSQL's")
+def test_the_writer_runs_with_a_short_switch_interval_put_back_afterwards(import_file, monkeypatch):
+    import sys
+
+    from migration import engine
+
+    seen = []
+    execute = engine.Plan.execute
+
+    def recording(plan, cursor):
+        seen.append(sys.getswitchinterval())
+        execute(plan, cursor)
+
+    monkeypatch.setattr(engine.Plan, "execute", recording)
+    before = sys.getswitchinterval()
+    job = import_file([HEAD, ["L1", "An Lê", "0912345678", "a@example.com"]])
+    assert job.status == ImportJob.Status.DONE, job.error
+    assert seen and all(interval == engine.Pipeline.SWITCH_INTERVAL for interval in seen)
+    assert sys.getswitchinterval() == before
