@@ -125,7 +125,9 @@ def undo(job: ImportJob, *, actor=None, force: bool = False) -> dict:
     with transaction.atomic():
         _remove_links(steps["links"])
         _take_back_points(steps["points"], set(steps["created"]), reference, actor, now)
-        _restore(steps["previous"], now)
+        _restore(
+            steps["previous"], now, actor=actor, note=_("Import #%(id)s undone") % {"id": job.pk}
+        )
         restored = sorted(set(steps["previous"]) | set(steps["points"]) - set(steps["created"]))
         writer.insert(
             CustomerEvent,
@@ -206,10 +208,15 @@ def _take_back_points(points: dict, created: set, reference: str, actor, now) ->
     writer.update(Customer, ["points_balance", "lifetime_points"], balances)
 
 
-def _restore(previous: dict[int, dict], now) -> None:
-    """Put the recorded values back, column sets grouped so each group is one UPDATE."""
+def _restore(previous: dict[int, dict], now, *, actor=None, note: str = "") -> None:
+    """Put the recorded values back, column sets grouped so each group is one UPDATE. A rank
+    put back is a rank change like any other: it goes into the rank history."""
     from customers.phone import phone_search_forms
-    from migration.engine import CUSTOMER_FIELDS, SEARCH_INPUTS, _search_text
+    from migration.engine import CUSTOMER_FIELDS, RANK_COLUMNS, SEARCH_INPUTS, _search_text
+    from ranks.models import Rank, RankChange
+
+    rank_names = dict(Rank.objects.values_list("pk", "name"))
+    history = []
 
     groups = defaultdict(list)
     for pk, values in previous.items():
@@ -219,7 +226,9 @@ def _restore(previous: dict[int, dict], now) -> None:
         for chunk in _chunks(pks):
             current = {
                 row["id"]: row
-                for row in Customer.objects.filter(pk__in=chunk).values("id", *SEARCH_INPUTS)
+                for row in Customer.objects.filter(pk__in=chunk).values(
+                    "id", "rank_id", *SEARCH_INPUTS
+                )
             }
             rows = []
             for pk in chunk:
@@ -231,7 +240,14 @@ def _restore(previous: dict[int, dict], now) -> None:
                 search = {**current[pk], **{k: v for k, v in values.items() if k in SEARCH_INPUTS}}
                 search_text = _search_text(search, phone_search_forms(search["phone"] or ""))
                 rows.append((pk, *(values[name] for name in columns), search_text, now))
+                was, back = current[pk]["rank_id"], values.get("rank_id", current[pk]["rank_id"])
+                if was != back:
+                    history.append(
+                        (pk, was, back, rank_names.get(was, ""), rank_names.get(back, ""),
+                         RankChange.Reason.IMPORT, note, 0, actor.pk if actor else None, now)
+                    )  # fmt: skip
             writer.update(Customer, [*columns, "search_text", "updated_at"], rows)
+    writer.insert(RankChange, RANK_COLUMNS, history)
 
 
 def queue_undo(job: ImportJob, *, actor, force: bool) -> ImportJob:

@@ -516,6 +516,28 @@ def test_undo_restores_created_and_updated_rows(import_file):
     assert job.status == ImportJob.Status.UNDONE and job.undone_at
 
 
+def test_undo_puts_an_imported_rank_back_and_says_so_in_the_rank_history(import_file):
+    from migration.undo import undo
+
+    silver = RankFactory(name="Silver", code="silver", level=2, threshold=0)
+    gold = RankFactory(name="Gold", code="gold", level=3, threshold=0)
+    existing = CustomerFactory(old_member_id="L1", rank=silver)
+    job = import_file([["Old member ID", "Rank"], ["L1", "Gold"]])
+    assert job.updated_count == 1, job.error
+    existing.refresh_from_db()
+    assert existing.rank == gold
+    undo(job)
+    back = RankChange.objects.get(customer=existing, note=f"Import #{job.pk} undone")
+    assert (back.from_rank, back.to_rank, back.from_name, back.to_name, back.reason) == (
+        gold, silver, "Gold", "Silver", RankChange.Reason.IMPORT,
+    )  # fmt: skip
+    # The rank engine then places the customer by the ladder (both thresholds are 0: Gold)
+    # and records that too: the history always ends at the rank the customer holds.
+    existing.refresh_from_db()
+    latest = RankChange.objects.filter(customer=existing).order_by("-created_at", "-pk").first()
+    assert latest.to_rank == existing.rank
+
+
 def test_undo_refuses_rows_changed_since_unless_forced(import_file):
     from customers.services import customer_update
     from migration.undo import UndoRefused, undo
