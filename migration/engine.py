@@ -122,6 +122,7 @@ class ParsedRow:
     customer_id: int | None = None
     key: object = None
     referrer: str | None = None  # member number, resolved per batch
+    referrer_row: "ParsedRow | None" = None  # a new customer of the same batch it names
 
     def error(self, column: str, message: str) -> None:
         self.errors.append((column, message))
@@ -342,6 +343,12 @@ class Importer:
         self.unwritten: dict[tuple[str, object], int] = {}
         self.created_ids, self.created_rows = array("q"), array("q")  # ascending ids
         self.matched_rows: dict[int, int] = {}  # customer id → row that matched it
+        # Member numbers the file gives its new customers → their ids (0 until one is taken,
+        # and in a dry run), so that a later row can name an earlier one as its referrer. Kept
+        # only when a column maps to the referrer.
+        self.file_numbers: dict[str, int] | None = (
+            {} if "referred_by" in self.mapping.values() else None
+        )
         self.touched: list[int] = []  # customers whose rank needs a look after the writes
         self.now = timezone.now()
         self.definitions = {d.key: d for d in CustomFieldDefinition.objects.filter(is_active=True)}
@@ -567,7 +574,6 @@ class Importer:
         is checked as far as those answers need; the rest is Python (`_classify`), which runs
         while the writer writes the batch before."""
         with self.db_lock:
-            self._referrers([row for row in rows if row.referrer and not row.errors])
             valid = [row for row in rows if not row.errors]
             existing = self._existing(valid)
             for row in valid:
@@ -583,9 +589,13 @@ class Importer:
                     self._check_new(row)
                     if not row.errors:
                         creates.append(row)
+            self._referrers(rows, creates)
+            valid = [row for row in valid if not row.errors]
+            creates = [row for row in creates if not row.errors]
             self._report_errors(rows)
             if self.writing and creates:
                 self._number(creates)
+            self._remember_numbers(rows, valid, creates)
         return valid, existing, current_links, creates
 
     def _report_errors(self, rows: list[ParsedRow]) -> None:
@@ -638,8 +648,12 @@ class Importer:
             return None
         return creates, updates
 
-    def _referrers(self, rows: list[ParsedRow]) -> None:
-        """Referrers by member number: one lookup for the batch."""
+    def _referrers(self, batch: list[ParsedRow], creates: list[ParsedRow]) -> None:
+        """Referrers by member number: a customer in the table (one lookup for the batch), a
+        new customer of an earlier row of the file, or one of this batch's new customers (its
+        id is filled in when the batch's ids are taken). A referrer named only by a later row,
+        or whose own row is invalid, is an error of this row."""
+        rows = [row for row in batch if row.referrer and not row.errors]
         if not rows:
             return
         with self.db_lock:
@@ -648,15 +662,64 @@ class Importer:
                     member_number__in={row.referrer for row in rows}
                 ).values_list("member_number", "id")
             )
+        in_batch = {  # new customers of this batch, and rows that failed (to say so)
+            row.values["member_number"]: row
+            for row in (*creates, *(row for row in batch if row.errors))
+            if row.values.get("member_number")
+        }
         label = self._column("referred_by")
         for row in rows:
-            if row.referrer in found:
-                row.values["referred_by_id"] = found[row.referrer]
+            number = row.referrer
+            if number == row.values.get("member_number"):
+                row.error(label, _("A customer cannot be their own referrer."))
+            elif number in found:
+                row.values["referred_by_id"] = found[number]
+            elif self.file_numbers is not None and number in self.file_numbers:
+                known = self.file_numbers[number]
+                if known < 0:
+                    row.error(label, self._failed_referrer(-known))
+                elif known:
+                    row.values["referred_by_id"] = known
+            elif number in in_batch and in_batch[number].number < row.number:
+                row.referrer_row = in_batch[number]
             else:
                 row.error(
                     label,
-                    _("No customer has the member number “%(number)s”.") % {"number": row.referrer},
+                    _(
+                        "No customer has the member number “%(number)s” (a referrer must be in "
+                        "the table already or on an earlier row of the file)."
+                    )
+                    % {"number": number},
                 )
+        # A referrer whose own row failed fails the rows that name it (chains included).
+        failed = True
+        while failed:
+            failed = False
+            for row in rows:
+                if row.referrer_row is not None and row.referrer_row.errors and not row.errors:
+                    row.error(label, self._failed_referrer(row.referrer_row.number))
+                    failed = True
+
+    @staticmethod
+    def _failed_referrer(number: int) -> str:
+        return _("The referrer's row %(row)s has problems of its own.") % {"row": number}
+
+    def _remember_numbers(self, rows, valid: list[ParsedRow], creates: list[ParsedRow]) -> None:
+        """This batch's new customers' numbers for later rows' referrers (an invalid row's as
+        minus its row number, so that a row naming it is told which row failed), and the ids
+        of the referrers this batch names among them now that they have ids (none in a dry
+        run)."""
+        if self.file_numbers is None:
+            return
+        for row in rows:
+            if row.errors and row.values.get("member_number"):
+                self.file_numbers.setdefault(row.values["member_number"], -row.number)
+        for row in creates:
+            if "member_number" in row.values:
+                self.file_numbers[row.values["member_number"]] = row.customer_id or 0
+        for row in valid:
+            if row.referrer_row is not None and row.referrer_row.customer_id:
+                row.values["referred_by_id"] = row.referrer_row.customer_id
 
     def _existing(self, rows: list[ParsedRow]) -> dict:
         if not rows:
@@ -672,6 +735,8 @@ class Importer:
         }
         for row in rows:
             columns.update(row.values)
+            if row.referrer:  # resolved after this lookup (`_referrers`)
+                columns.add("referred_by_id")
         with self.db_lock:
             found = list(
                 Customer.objects.filter(**{f"{self.match_key}__in": [row.key for row in rows]})

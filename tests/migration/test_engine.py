@@ -681,8 +681,63 @@ def test_referrer_and_activity_dates(import_file):
     assert problems(job)[0][:3] == (
         3,
         "Người giới thiệu",
-        "No customer has the member number “M0000000999”.",
+        "No customer has the member number “M0000000999” (a referrer must be in the table "
+        "already or on an earlier row of the file).",
     )
+
+
+REFERRAL_HEAD = ["Old member ID", "Member number", "Email", "Referrer"]
+REFERRAL_ROWS = [
+    REFERRAL_HEAD,
+    ["L1", "M1", "a@example.com", ""],  # row 2
+    ["L2", "M2", "b@example.com", "M1"],  # an earlier row of the same batch (3 rows a batch)
+    ["L3", "M3", "c@example.com", "M3"],  # itself
+    ["L4", "M4", "d@example.com", "M2"],  # the batch before, maybe not in the table yet
+    ["L5", "M5", "e@example.com", "M9"],  # a later row: refused
+    ["L6", "M6", "not-an-email", ""],  # row 7: invalid itself
+    ["L7", "M7", "g@example.com", "M6"],  # names the invalid row 7 of the batch before
+    ["L8", "M8", "h@example.com", "M7"],  # names row 8, which fails because of row 7
+    ["L9", "M9", "i@example.com", "M1"],  # several batches later
+    ["L100", "", "", "M4"],  # an existing customer gets a referrer from the file
+]
+
+
+def test_referrers_may_be_earlier_rows_of_the_same_file(import_file):
+    existing = CustomerFactory(old_member_id="L100", member_number="M100")
+    job = import_file(REFERRAL_ROWS, policy="skip_invalid")
+    by_id = {c.old_member_id: c for c in Customer.objects.select_related("referred_by")}
+    referrer = {key: c.referred_by and c.referred_by.old_member_id for key, c in by_id.items()}
+    assert referrer == {
+        "L1": None, "L2": "L1", "L4": "L2", "L9": "L1", "L100": "L4",
+    }  # fmt: skip
+    existing.refresh_from_db()
+    assert existing.referred_by == by_id["L4"]
+    found = {(row, message) for row, _column, message, *_rest in problems(job)}
+    assert (4, "A customer cannot be their own referrer.") in found
+    assert any(row == 6 and "on an earlier row of the file" in text for row, text in found)
+    assert (8, "The referrer's row 7 has problems of its own.") in found
+    assert (9, "The referrer's row 8 has problems of its own.") in found
+    # An invalid row of the same batch is named too.
+    job = import_file(
+        [REFERRAL_HEAD, ["L20", "M20", "bad", ""], ["L21", "M21", "u@example.com", "M20"]],
+        policy="skip_invalid",
+    )
+    assert (3, "The referrer's row 2 has problems of its own.") in {
+        (row, message) for row, _column, message, *_rest in problems(job)
+    }
+
+
+def test_a_dry_run_accepts_referrers_from_earlier_rows(import_file):
+    job = import_file(REFERRAL_ROWS[:6], dry_run=True)
+    failed = {row for row, *_rest in problems(job)}
+    assert failed == {4, 6}
+    assert not Customer.objects.exists()
+
+
+def test_all_or_nothing_refuses_the_file_when_a_referrer_is_missing(import_file):
+    job = import_file([*REFERRAL_ROWS[:3], ["L5", "M5", "e@example.com", "M9"]])
+    assert job.created_count == 0
+    assert not Customer.objects.exists()
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the writer thread is PostgreSQL's")
