@@ -163,8 +163,39 @@ def import_verdicts(imports: list[dict]) -> None:
         row["verdict"] = _mark(ok)
 
 
+def import_feasibility(imports: list[dict]) -> str:
+    """Whether this run's targets are within reach of any import that keeps the records: the
+    rates the targets ask for against the raw COPY of exactly the rows an import must write
+    (recorded on that row, and said in one sentence)."""
+    by_key = {row["key"]: row for row in imports}
+    copy, ceiling, peer = by_key.get("copy"), by_key.get("copy_all"), by_key.get("peer_default")
+    if not (copy and ceiling and peer):
+        return ""
+    asks = {
+        f"{IMPORT_COPY_SHARE_TARGET:.0%} of the raw COPY": IMPORT_COPY_SHARE_TARGET
+        * copy["rows_per_s"],
+        f"{IMPORT_PEER_RATIO_TARGET}x django-import-export's default": IMPORT_PEER_RATIO_TARGET
+        * peer["rows_per_s"],
+    }
+    ceiling["asked"] = {name: round(rate) for name, rate in asks.items()}
+    above = [name for name, rate in asks.items() if rate > ceiling["rows_per_s"]]
+    ceiling["out_of_reach"] = above
+    asked = " and ".join(f"{name} is {rate:,.0f} rows/s" for name, rate in asks.items())
+    verdict = (
+        f"so {' and '.join(above)} cannot be met in this run by any import that keeps those "
+        "records, however fast its own work"
+        if above
+        else "so both are within reach of an import that keeps those records"
+    )
+    return (
+        f"In this run {asked}; the raw COPY of only the rows an import must write reaches "
+        f"{ceiling['rows_per_s']:,} rows/s, {verdict}."
+    )
+
+
 def _import_lines(imports: list[dict]) -> list[str]:
     import_verdicts(imports)
+    feasibility = import_feasibility(imports)
     lines = [
         "",
         "### Import into the seeded table (one transaction per run, rolled back)",
@@ -188,7 +219,7 @@ def _import_lines(imports: list[dict]) -> list[str]:
             f"| {row['title']} | {row['rows']:,} | {row['seconds']:,.2f} | {row['rows_per_s']:,} "
             f"| {share} | {ratio} | {row.get('verdict', '')} |"
         )
-    return lines
+    return [*lines, "", feasibility] if feasibility else lines
 
 
 SECTIONS = {"lists": "Customer list", "exports": "Export", "ranks": "Ranks", "imports": "Import"}

@@ -116,3 +116,30 @@ def test_report_flags_missed_targets_and_updates_the_readme(tmp_path):
     text = readme.read_text()
     assert "old" not in text and text.startswith("intro") and text.endswith("rest\n")
     assert "| ours-xlsx | 10 | 1 | 8,000 | 90 MB | 4.0x | ✅ |" in text
+
+
+def _import_rows(copy: int, ceiling: int, ours: int, peer: int) -> list[dict]:
+    rates = {"copy": copy, "copy_all": ceiling, "ours_csv": ours, "peer_default": peer}
+    return [
+        {"key": key, "title": key, "rows": 100, "seconds": 1.0, "rows_per_s": rate}
+        for key, rate in rates.items()
+    ]
+
+
+def test_report_says_when_an_import_target_is_out_of_anyones_reach():
+    # 80% of 6,000 = 4,800 and 25 x 240 = 6,000, both above the 4,500 rows/s the rows an
+    # import must write take by raw COPY alone.
+    imports = _import_rows(copy=6000, ceiling=4500, ours=3600, peer=240)
+    lines = report._import_lines(imports)
+    ceiling = next(row for row in imports if row["key"] == "copy_all")
+    assert len(ceiling["out_of_reach"]) == 2
+    assert ceiling["asked"] == {
+        "80% of the raw COPY": 4800,
+        "25x django-import-export's default": 6000,
+    }
+    assert "cannot be met in this run by any import that keeps those records" in lines[-1]
+    # Within reach: 80% of 9,000 = 7,200 and 25 x 200 = 5,000, under a 7,500 rows/s ceiling.
+    imports = _import_rows(copy=9000, ceiling=7500, ours=6000, peer=200)
+    lines = report._import_lines(imports)
+    assert imports[1]["out_of_reach"] == []
+    assert lines[-1].endswith("so both are within reach of an import that keeps those records.")
