@@ -5,6 +5,7 @@ import shutil
 
 import openpyxl
 import pytest
+from django.db import connections
 from playwright.sync_api import expect, sync_playwright
 
 from loyalty_admin.roles import ADMINISTRATOR
@@ -55,6 +56,9 @@ def page(live_server):
         page.errors = errors
         yield page
         browser.close()
+        # Inside Playwright's event loop Django's connections are a context of their own (the
+        # test's factories opened one here): close it, or it outlives the test database.
+        connections.close_all()
 
 
 def sign_in(page, live_server):
