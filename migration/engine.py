@@ -57,6 +57,8 @@ from migration import fields as f
 from migration import writer
 from migration.files import Source
 from migration.models import ImportBatch, ImportJob, MatchKey, Policy
+from migration.progress import clear as clear_progress
+from migration.progress import publish as publish_progress
 from ranks.models import Rank, RankChange
 from tags.models import CustomerTag, Tag
 
@@ -296,14 +298,18 @@ class ErrorFile:
 
 
 class Progress:
-    """Rows done, written to the job row from a second connection on PostgreSQL so that the
-    progress bar moves while the import's own transaction is still open. (SQLite allows one
-    writer at a time; there the count is written when the run ends.)"""
+    """Rows done, where the job page sees them while the import's own transaction is still
+    open: the job row, written from a second connection, on PostgreSQL; on SQLite (one writer
+    at a time) a file beside the uploads (`migration.progress`)."""
 
     def __init__(self, job: ImportJob | None, callback=None):
-        self.job, self.callback, self.side = job, callback, None
-        if job is not None and job.pk and connection.vendor == "postgresql":
-            self.side = connections.create_connection("default")
+        self.job, self.callback, self.side, self.published = job, callback, None, False
+        if job is not None and job.pk:
+            if connection.vendor == "postgresql":
+                self.side = connections.create_connection("default")
+            else:
+                self.published = True
+                clear_progress(job.pk)  # a failed earlier run's count is not this run's
 
     def __call__(self, done: int, total: int | None) -> None:
         if self.side is not None:
@@ -313,12 +319,16 @@ class Progress:
                     " heartbeat_at = now() WHERE id = %s",
                     [done, self.job.pk],
                 )
+        elif self.published:
+            publish_progress(self.job.pk, done)
         if self.callback is not None:
             self.callback(done, total)
 
     def close(self) -> None:
         if self.side is not None:
             self.side.close()
+        if self.published:
+            clear_progress(self.job.pk)
 
 
 class Importer:

@@ -11,13 +11,14 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.models import CustomFieldDefinition
 from loyalty_admin.jobs import claim
 from migration import fields as f
+from migration import progress as published_progress
 from migration.engine import run_import
 from migration.files import FileRejected, estimate_rows, open_source
 from migration.models import ImportJob, MatchKey
@@ -221,19 +222,31 @@ def fail_stalled(now=None) -> int:
     """Mark running imports whose worker stopped reporting as failed, ready to retry.
 
     A worker that dies (killed, machine restarted) takes its transaction with it, so nothing of
-    the import was written; only the job row still says "running". PostgreSQL only: there the
-    heartbeat moves with every batch, from a connection of its own. Returns how many it marked.
+    the import was written; only the job row still says "running". The heartbeat moves with
+    every batch: on PostgreSQL in the job row, from a connection of its own; on SQLite it is
+    the published progress file's time (`migration.progress`). Returns how many it marked.
     """
-    if connection.vendor != "postgresql":
-        return 0
-    limit = (now or timezone.now()) - timedelta(minutes=settings.IMPORT_STALL_MINUTES)
+    now = now or timezone.now()
+    limit = now - timedelta(minutes=settings.IMPORT_STALL_MINUTES)
     message = _(
         "The worker stopped reporting progress for %(minutes)s minutes (it was probably "
         "stopped). The import's transaction went with it, so nothing was written; retry it."
     ) % {"minutes": settings.IMPORT_STALL_MINUTES}
-    stalled = ImportJob.objects.filter(
-        status=ImportJob.Status.RUNNING, heartbeat_at__lt=limit
-    ).update(status=ImportJob.Status.FAILED, error=message, finished_at=now or timezone.now())
+    running = ImportJob.objects.filter(status=ImportJob.Status.RUNNING, heartbeat_at__lt=limit)
+    if connection.vendor != "postgresql":
+        quiet = [
+            pk
+            for pk in running.values_list("pk", flat=True)
+            if (published := published_progress.read(pk)) is None or published[1] < limit
+        ]
+        running = ImportJob.objects.filter(pk__in=quiet, status=ImportJob.Status.RUNNING)
+    try:
+        stalled = running.update(status=ImportJob.Status.FAILED, error=message, finished_at=now)
+    except OperationalError:  # SQLite: a worker holds the write lock, so one is alive
+        return 0
+    if connection.vendor != "postgresql":
+        for pk in quiet:
+            published_progress.clear(pk)
     if stalled:
         logger.warning("%s stalled imports marked failed", stalled)
     return stalled

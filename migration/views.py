@@ -16,6 +16,7 @@ from migration import jobs
 from migration.files import FileRejected
 from migration.forms import MappingForm, UndoForm, UploadForm
 from migration.models import ImportJob, MappingProfile
+from migration.progress import live
 from migration.undo import UndoRefused, plan, queue_undo
 
 SAMPLE_ROWS = 3
@@ -30,6 +31,12 @@ class ImportListView(PermissionRequiredMixin, ListView):
     def get_queryset(self):
         jobs.fail_stalled()
         return ImportJob.objects.select_related("created_by").exclude(status=ImportJob.Status.DRAFT)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        for job in context["object_list"]:
+            live(job)  # a running import's count as last published (SQLite)
+        return context
 
 
 class UploadView(PermissionRequiredMixin, View):
@@ -177,7 +184,7 @@ class ImportDetailView(PermissionRequiredMixin, View):
 
     def get(self, request, pk):
         jobs.fail_stalled()
-        job = get_object_or_404(ImportJob.objects.select_related("created_by"), pk=pk)
+        job = live(get_object_or_404(ImportJob.objects.select_related("created_by"), pk=pk))
         if job.status == ImportJob.Status.DRAFT:
             return redirect("migration:map", pk)
         template = self.template_name

@@ -759,3 +759,24 @@ def test_the_writer_runs_with_a_short_switch_interval_put_back_afterwards(import
     assert job.status == ImportJob.Status.DONE, job.error
     assert seen and all(interval == engine.Pipeline.SWITCH_INTERVAL for interval in seen)
     assert sys.getswitchinterval() == before
+
+
+@pytest.mark.skipif(connection.vendor == "postgresql", reason="SQLite publishes progress to a file")
+def test_on_sqlite_each_batch_publishes_its_progress_and_the_end_clears_it(
+    import_file, monkeypatch
+):
+    from migration import engine, progress
+
+    seen = []
+    publish = engine.publish_progress
+
+    def recording(job_id, done):
+        publish(job_id, done)
+        seen.append((done, progress.read(job_id)[0]))
+
+    monkeypatch.setattr(engine, "publish_progress", recording)
+    rows = [HEAD] + [[f"L{i}", "An Lê", "", f"a{i}@example.com"] for i in range(7)]
+    job = import_file(rows)
+    assert job.status == ImportJob.Status.DONE, job.error
+    assert seen == [(3, 3), (6, 6), (7, 7)]  # three rows a batch, visible to a reader each time
+    assert progress.read(job.pk) is None
