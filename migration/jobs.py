@@ -138,20 +138,8 @@ def run_for_real(dry: ImportJob, *, user) -> ImportJob:
         )
     job = ImportJob.objects.create(
         dry_run_of=dry,
-        file=dry.file.name,
-        original_name=dry.original_name,
-        file_format=dry.file_format,
-        encoding=dry.encoding,
-        delimiter=dry.delimiter,
-        sheet=dry.sheet,
-        headers=dry.headers,
-        mapping=dry.mapping,
-        match_key=dry.match_key,
-        policy=dry.policy,
-        create_tags=dry.create_tags,
-        empty_clears=dry.empty_clears,
         created_by=user,
-        via=dry.via,
+        **{name: getattr(dry, name) for name in ImportJob.RUN_SETTINGS},
     )
     return queue(job, dry_run=False)
 

@@ -56,6 +56,12 @@ class ImportJob(models.Model):
         CSV = "csv", _("CSV")
         XLSX = "xlsx", _("Excel (.xlsx)")
 
+    # What a run of the file is asked to do: a dry run's "run it for real" copies these.
+    RUN_SETTINGS = (
+        "file", "original_name", "file_format", "encoding", "delimiter", "sheet", "headers",
+        "mapping", "match_key", "policy", "create_tags", "empty_clears", "via",
+    )  # fmt: skip
+
     file = models.FileField(upload_to="imports/%Y/%m/")
     original_name = models.CharField(_("file"), max_length=255)
     file_format = models.CharField(_("format"), max_length=4, choices=Format)

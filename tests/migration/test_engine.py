@@ -780,3 +780,30 @@ def test_on_sqlite_each_batch_publishes_its_progress_and_the_end_clears_it(
     assert job.status == ImportJob.Status.DONE, job.error
     assert seen == [(3, 3), (6, 6), (7, 7)]  # three rows a batch, visible to a reader each time
     assert progress.read(job.pk) is None
+
+
+# Every field of a job is either what the run is asked to do (copied from a dry run to the real
+# run) or what one run did. A new field must be put on one side: this test says so.
+PER_RUN = {
+    "id", "dry_run", "dry_run_of", "status", "created_by", "created_at", "started_at",
+    "finished_at", "heartbeat_at", "total_rows", "rows_done", "created_count", "updated_count",
+    "unchanged_count", "failed_count", "notes", "preview", "error", "error_file",
+    "created_tag_ids", "undone_at", "undone_by", "undo_forced", "undo_error",
+}  # fmt: skip
+
+
+def test_every_job_field_is_a_run_setting_or_belongs_to_one_run():
+    names = {f.name for f in ImportJob._meta.concrete_fields}
+    assert names == set(ImportJob.RUN_SETTINGS) | PER_RUN
+    assert not set(ImportJob.RUN_SETTINGS) & PER_RUN
+
+
+def test_running_a_dry_run_for_real_copies_every_setting(import_file, admin_user):
+    from migration import jobs
+
+    rows = [["Old member ID", "Email", "Tags"], ["L1", "a@example.com", "New tag"]]
+    dry = import_file(rows, dry_run=True, create_tags=True, empty_clears=True)
+    real = jobs.run_for_real(dry, user=admin_user)
+    for name in ImportJob.RUN_SETTINGS:
+        assert getattr(real, name) == getattr(dry, name), name
+    assert (real.dry_run_of, real.created_by) == (dry, admin_user)
