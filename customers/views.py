@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import CreateView, DetailView, FormView, ListView, UpdateView
 from django_filters.views import FilterView
@@ -58,6 +59,7 @@ from customers.tables import (
 )
 from customers.tasks import bulk_status_task
 from loyalty_admin.db import without_parallel_workers
+from loyalty_admin.views import RetryJobMixin
 from ranks.forms import OverrideForm
 from ranks.selectors import why_this_rank
 from tags.models import CustomerTag, Tag
@@ -680,12 +682,9 @@ class ExportDownloadView(ExportDetailView):
         return _download(job)
 
 
-class ExportRetryView(ExportDetailView):
-    def post(self, request, *args, **kwargs):
-        job = self.get_object()
-        try:
-            jobs.retry_export(job)
-            messages.success(request, _("The export was queued again."))
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
-        return redirect(job)
+class ExportRetryView(RetryJobMixin, ExportDetailView):
+    retry_job = staticmethod(jobs.retry_export)
+    queued_message = gettext_lazy("The export was queued again.")
+
+    def get_job(self):
+        return self.get_object()

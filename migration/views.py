@@ -9,9 +9,11 @@ from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import ListView
 
+from loyalty_admin.views import RetryJobMixin
 from migration import jobs
 from migration.files import FileRejected
 from migration.forms import MappingForm, UndoForm, UploadForm
@@ -209,17 +211,14 @@ class RunView(PermissionRequiredMixin, View):
         return redirect("migration:detail", job.pk)
 
 
-class RetryView(PermissionRequiredMixin, View):
+class RetryView(RetryJobMixin, PermissionRequiredMixin, View):
     permission_required = "migration.add_importjob"
     raise_exception = True
+    retry_job = staticmethod(jobs.retry)
+    queued_message = gettext_lazy("The import was queued again.")
 
-    def post(self, request, pk):
-        job = get_object_or_404(ImportJob, pk=pk)
-        try:
-            jobs.retry(job)
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
-        return redirect("migration:detail", pk)
+    def get_job(self):
+        return get_object_or_404(ImportJob, pk=self.kwargs["pk"])
 
 
 class UndoView(PermissionRequiredMixin, View):

@@ -14,12 +14,14 @@ from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import CreateView, DetailView, TemplateView
 
 from customers.models import Customer
 from loyalty_admin.dashboard import dashboard_figures
 from loyalty_admin.palette import CHART_HEX
+from loyalty_admin.views import RetryJobMixin
 from ranks import selectors, services
 from ranks.forms import DeleteRankForm, OverrideForm, PolicyForm, RankForm
 from ranks.models import Rank, RankPolicy, RankRecalculation, RankSimulation
@@ -247,18 +249,14 @@ class RecalculationDetailView(PermissionRequiredMixin, DetailView):
         return [self.template_name]
 
 
-class RecalculationRetryView(PermissionRequiredMixin, View):
+class RecalculationRetryView(RetryJobMixin, PermissionRequiredMixin, View):
     permission_required = "ranks.change_rankpolicy"
     raise_exception = True
+    retry_job = staticmethod(services.retry_recalculation)
+    queued_message = gettext_lazy("The recalculation was queued again.")
 
-    def post(self, request, pk):
-        job = get_object_or_404(RankRecalculation, pk=pk)
-        try:
-            services.retry_recalculation(job)
-            messages.success(request, _("The recalculation was queued again."))
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
-        return redirect(job)
+    def get_job(self):
+        return get_object_or_404(RankRecalculation, pk=self.kwargs["pk"])
 
 
 class OverrideView(PermissionRequiredMixin, View):

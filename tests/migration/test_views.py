@@ -229,3 +229,18 @@ def test_on_sqlite_a_running_import_shows_its_published_progress_and_is_not_stal
     assert job.status == "running"
     listing = admin_client.get(reverse("migration:list")).content.decode()
     assert ">400<" in listing
+
+
+def test_a_failed_import_is_retried_from_its_page_and_a_finished_one_is_not(
+    admin_client, import_file, django_capture_on_commit_callbacks
+):
+    job = import_file([["Old member ID", "Email"], ["L1", "a@example.com"]])
+    Customer.objects.all().delete()
+    ImportJob.objects.filter(pk=job.pk).update(status="failed", error="OperationalError: gone")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(reverse("migration:retry", args=[job.pk]), follow=True)
+    assert "The import was queued again." in response.content.decode()
+    job.refresh_from_db()
+    assert (job.status, job.error, job.created_count) == ("done", "", 1)
+    refused = admin_client.post(reverse("migration:retry", args=[job.pk]), follow=True)
+    assert "Only a failed import can be retried." in refused.content.decode()
