@@ -148,6 +148,8 @@ class XlsxStreamWriter:
             self._start_sheet()
         self._row += 1
         row = self._row
+        while len(self._letters) < len(cells):  # a row longer than the header keeps its cells
+            self._letters.append(column_letter(len(self._letters)))
         parts = [f'<row r="{row}">']
         for letter, value in zip(self._letters, cells, strict=False):
             kind = type(value)
@@ -223,7 +225,7 @@ class XlsxStreamWriter:
         width = len(self.header) or 1
         header = "".join(
             f'<c r="{letter}1" s="{HEADER_STYLE}" t="inlineStr"><is>{_text(label)}</is></c>'
-            for letter, label in zip(self._letters, self.header, strict=True)
+            for letter, label in zip(self._letters, self.header, strict=False)
             if label
         )
         self._sheet.write(

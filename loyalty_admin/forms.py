@@ -195,7 +195,7 @@ def field_html(field) -> SafeString:
     widget = str(field)
     if field.is_hidden:
         return mark_safe(widget)  # noqa: S308 - rendered by the widget, escaped there
-    auto_id = field.auto_id
+    auto_id = escape(field.auto_id) if field.auto_id else ""
     label = conditional_escape(field.label)
     errors = "".join(
         f'<div class="invalid-feedback d-block">{conditional_escape(error)}</div>'

@@ -104,6 +104,14 @@ def test_rows_past_the_sheet_limit_continue_on_new_sheets_with_the_header(tmp_pa
     assert sheets == [[("n",), (0,), (1,)], [("n",), (2,), (3,)], [("n",), (4,)]]
 
 
+def test_a_row_longer_than_the_header_keeps_every_cell(tmp_path):
+    path = tmp_path / "ragged.xlsx"
+    with XlsxStreamWriter(path, ["a"], "Problems", max_rows=2) as writer:
+        writer.write_rows([["x", "beyond", 3], ["y"]])  # the second goes on a new sheet
+    first, second = (list(s.iter_rows(values_only=True)) for s in openpyxl.load_workbook(path))
+    assert first[1] == ("x", "beyond", 3) and second == [("a",), ("y",)]
+
+
 def test_an_empty_export_is_a_workbook_with_its_header(tmp_path):
     path = tmp_path / "empty.xlsx"
     XlsxStreamWriter(path, ["Email", "City"], "Customers").close()
