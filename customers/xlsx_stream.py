@@ -29,6 +29,8 @@ from decimal import Decimal
 from xml.sax.saxutils import escape as xml_escape
 from xml.sax.saxutils import quoteattr
 
+from openpyxl.utils.cell import get_column_letter
+
 from customers.xlsx_safety import escape_cell
 
 XLSX_MAX_ROWS = 1_048_576
@@ -69,13 +71,8 @@ _EXCEL_EPOCH = datetime.date(1899, 12, 30).toordinal()
 
 
 def column_letter(index: int) -> str:
-    """0 -> "A", 25 -> "Z", 26 -> "AA"."""
-    letters = ""
-    index += 1
-    while index:
-        index, remainder = divmod(index - 1, 26)
-        letters = chr(65 + remainder) + letters
-    return letters
+    """0 -> "A", 25 -> "Z", 26 -> "AA" (openpyxl's, counted from 0 like the cells)."""
+    return get_column_letter(index + 1)
 
 
 def _text(value: str) -> str:
@@ -95,21 +92,35 @@ def _serial(value: datetime.date) -> str:
     return str(value.toordinal() - _EXCEL_EPOCH)
 
 
-def _other_cell(ref: str, value) -> str:
-    """The cells of write_row's fast path, for subclasses (and booleans)."""
+def _cell(ref: str, value) -> str:
+    """One cell's XML; "" for an empty one. Exact types first: this runs for every cell."""
+    kind = type(value)
+    if kind is str:
+        return f'<c r="{ref}" t="inlineStr"><is>{_text(value)}</is></c>' if value else ""
+    if value is None:
+        return ""
+    if kind is int or kind is float or kind is Decimal:
+        return f'<c r="{ref}"><v>{value}</v></c>'
+    if kind is datetime.datetime:
+        return f'<c r="{ref}" s="{DATETIME_STYLE}"><v>{_serial(value)}</v></c>'
+    if kind is datetime.date:
+        return f'<c r="{ref}" s="{DATE_STYLE}"><v>{_serial(value)}</v></c>'
     if isinstance(value, bool):
         return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
-    if isinstance(value, str):
-        return (
-            f'<c r="{ref}" t="inlineStr"><is>{_text(str.__str__(value))}</is></c>' if value else ""
-        )
-    if isinstance(value, int | float | Decimal):
-        return f'<c r="{ref}"><v>{value}</v></c>'
-    if isinstance(value, datetime.datetime):
-        return f'<c r="{ref}" s="{DATETIME_STYLE}"><v>{_serial(value)}</v></c>'
-    if isinstance(value, datetime.date):
-        return f'<c r="{ref}" s="{DATE_STYLE}"><v>{_serial(value)}</v></c>'
-    raise TypeError(f"Cannot write a {type(value).__name__} to a cell")
+    for base, plain in _PLAIN:  # a subclass: written as its base type
+        if isinstance(value, base):
+            return _cell(ref, plain(value))
+    raise TypeError(f"Cannot write a {kind.__name__} to a cell")
+
+
+_PLAIN = (
+    (str, str.__str__),
+    (int, int),
+    (float, float),
+    (Decimal, Decimal),
+    (datetime.datetime, lambda value: datetime.datetime(*value.timetuple()[:6])),
+    (datetime.date, lambda value: datetime.date(value.year, value.month, value.day)),
+)
 
 
 class XlsxStreamWriter:
@@ -152,22 +163,7 @@ class XlsxStreamWriter:
             self._letters.append(column_letter(len(self._letters)))
         parts = [f'<row r="{row}">']
         for letter, value in zip(self._letters, cells, strict=False):
-            kind = type(value)
-            if kind is str:
-                if value:
-                    parts.append(f'<c r="{letter}{row}" t="inlineStr"><is>{_text(value)}</is></c>')
-            elif value is None:
-                continue
-            elif kind is int or kind is float or kind is Decimal:
-                parts.append(f'<c r="{letter}{row}"><v>{value}</v></c>')
-            elif kind is datetime.datetime:
-                parts.append(
-                    f'<c r="{letter}{row}" s="{DATETIME_STYLE}"><v>{_serial(value)}</v></c>'
-                )
-            elif kind is datetime.date:
-                parts.append(f'<c r="{letter}{row}" s="{DATE_STYLE}"><v>{_serial(value)}</v></c>')
-            else:
-                parts.append(_other_cell(f"{letter}{row}", value))
+            parts.append(_cell(f"{letter}{row}", value))
         parts.append("</row>")
         self._sheet.write("".join(parts))
         self.rows_written += 1

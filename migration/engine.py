@@ -151,6 +151,14 @@ RANK_COLUMNS = [
     "qualifying_amount", "actor_id", "created_at",
 ]  # fmt: skip
 EVENT_COLUMNS = ["customer_id", "kind", "actor_id", "message", "changes", "created_at"]
+
+
+def rank_change_row(customer_id, old, new, names: dict, reason, note, amount, actor_pk, now):
+    """One rank-history row in RANK_COLUMNS order (the names as they are now)."""
+    return (customer_id, old, new, names.get(old, ""), names.get(new, ""), reason, note, amount,
+            actor_pk, now)  # fmt: skip
+
+
 BATCH_COLUMNS = ["job_id", "written_at", "created_ids", "previous", "points", "tag_links"]
 # What a batch inserts as it is, one plain COPY each (nothing in them can conflict): the plan's
 # attribute → the model and its columns (None: the plan's own `customer_columns`). Customers
@@ -882,10 +890,11 @@ class Importer:
             for cid, delta, after in plan.points
         ]  # fmt: skip
         plan.rank_changes = [
-            (cid, old, new, self.rank_names.get(old, ""), self.rank_names.get(new, ""), reason,
-             self.reference, amount, self.actor_pk, now)
+            rank_change_row(
+                cid, old, new, self.rank_names, reason, self.reference, amount, self.actor_pk, now
+            )
             for cid, old, new, reason, amount in plan.rank_changes
-        ]  # fmt: skip
+        ]
         plan.events = [
             (cid, kind, self.actor_pk, message, changes, now)
             for cid, kind, message, changes in plan.events

@@ -221,20 +221,20 @@ def fail_stalled(now=None) -> int:
         "stopped). The import's transaction went with it, so nothing was written; retry it."
     ) % {"minutes": settings.IMPORT_STALL_MINUTES}
     running = ImportJob.objects.filter(status=ImportJob.Status.RUNNING, heartbeat_at__lt=limit)
+    quiet = []  # SQLite: the jobs whose published progress stopped too
     if connection.vendor != "postgresql":
         quiet = [
             pk
             for pk in running.values_list("pk", flat=True)
             if (published := published_progress.read(pk)) is None or published[1] < limit
         ]
-        running = ImportJob.objects.filter(pk__in=quiet, status=ImportJob.Status.RUNNING)
+        running = running.filter(pk__in=quiet)
     try:
         stalled = running.update(status=ImportJob.Status.FAILED, error=message, finished_at=now)
     except OperationalError:  # SQLite: a worker holds the write lock, so one is alive
         return 0
-    if connection.vendor != "postgresql":
-        for pk in quiet:
-            published_progress.clear(pk)
+    for pk in quiet:
+        published_progress.clear(pk)
     if stalled:
         logger.warning("%s stalled imports marked failed", stalled)
     return stalled

@@ -212,7 +212,13 @@ def _restore(previous: dict[int, dict], now, *, actor=None, note: str = "") -> N
     """Put the recorded values back, column sets grouped so each group is one UPDATE. A rank
     put back is a rank change like any other: it goes into the rank history."""
     from customers.phone import phone_search_forms
-    from migration.engine import CUSTOMER_FIELDS, RANK_COLUMNS, SEARCH_INPUTS, _search_text
+    from migration.engine import (
+        CUSTOMER_FIELDS,
+        RANK_COLUMNS,
+        SEARCH_INPUTS,
+        _search_text,
+        rank_change_row,
+    )
     from ranks.models import Rank, RankChange
 
     rank_names = dict(Rank.objects.values_list("pk", "name"))
@@ -243,9 +249,18 @@ def _restore(previous: dict[int, dict], now, *, actor=None, note: str = "") -> N
                 was, back = current[pk]["rank_id"], values.get("rank_id", current[pk]["rank_id"])
                 if was != back:
                     history.append(
-                        (pk, was, back, rank_names.get(was, ""), rank_names.get(back, ""),
-                         RankChange.Reason.IMPORT, note, 0, actor.pk if actor else None, now)
-                    )  # fmt: skip
+                        rank_change_row(
+                            pk,
+                            was,
+                            back,
+                            rank_names,
+                            RankChange.Reason.IMPORT,
+                            note,
+                            0,
+                            actor.pk if actor else None,
+                            now,
+                        )
+                    )
             writer.update(Customer, [*columns, "search_text", "updated_at"], rows)
     writer.insert(RankChange, RANK_COLUMNS, history)
 
