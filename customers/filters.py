@@ -303,6 +303,21 @@ class CustomerFilterSet(filters.FilterSet):
         )
 
     @property
+    def names_customers(self) -> bool:
+        """True when the criteria name customers by an identifier: an old member ID, or a
+        quick search, phone or email criterion whose every term has a digit or an "@" (phone
+        numbers, emails, member numbers). Such a list is nearly always one page long."""
+        data = self.form.cleaned_data if self.form.is_valid() else {}
+        if data.get("old_member_id"):
+            return True
+        terms = [
+            *search_terms(data.get("q") or ""),
+            *(data.get("phone") or "").split(),
+            *(data.get("email") or "").split(),
+        ]
+        return bool(terms) and all(any(c.isdigit() or c == "@" for c in t) for t in terms)
+
+    @property
     def is_filtered(self) -> bool:
         """True when any criterion narrows the list (the archive switch does not)."""
         if not self.form.is_valid():

@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 
 from customers.filters import CustomerFilterSet
 from customers.models import Customer, CustomerEvent, ExportJob, SavedView
+from loyalty_admin.db import side_query
 
 
 def customer_filterset(query_string: str = "", *, data: QueryDict | None = None):
@@ -50,27 +51,48 @@ def estimated_customer_total() -> int | None:
     return max(int(row[0]), 0) if row and row[0] is not None and row[0] >= 0 else None
 
 
+def _capped(queryset, cap: int):
+    return queryset.order_by().values("pk")[: cap + 1]
+
+
 def capped_count(queryset, cap: int) -> tuple[int, bool]:
     """Count at most `cap` + 1 rows; return (count, more_than_cap)."""
-    counted = queryset.order_by().values("pk")[: cap + 1].count()
+    counted = _capped(queryset, cap).count()
     return min(counted, cap), counted > cap
 
 
-def result_count(filterset, cap: int, page=None) -> dict:
+def _needs_count(filterset) -> bool:
+    return filterset.is_filtered or bool(filterset.form.cleaned_data.get("archived"))
+
+
+def start_count(filterset, cap: int):
+    """Start the list's capped count on a side connection (loyalty_admin.db.side_query) while
+    the page reads its rows and builds its HTML; None when it is not needed or must run on the
+    page's own connection. The queryset is built here, on the request's thread: the side thread
+    only runs it. Not for a search by identifier, whose first page nearly always holds every
+    match (so the page is the count): counting beside it would only compete with it."""
+    if not _needs_count(filterset) or filterset.names_customers:
+        return None
+    return side_query(_capped(filterset.qs, cap).count)
+
+
+def result_count(filterset, cap: int, page=None, counting=None) -> dict:
     """What the list header says about the number of results, honestly and cheaply.
 
     A first page that holds every result is the count (no query: a search for one phone number
-    costs one index scan, not two). An unfiltered list on PostgreSQL uses the planner's estimate
-    ("about 1,000,000"); anything else counts up to `cap` rows and says "1,000+" beyond that.
+    costs one index scan, not two; a count already started is left to finish unread). An
+    unfiltered list on PostgreSQL uses the planner's estimate ("about 1,000,000"); anything
+    else counts up to `cap` rows — on the side connection `counting` when `start_count` could
+    start one — and says "1,000+" beyond that.
     """
     if page is not None and page.complete:
         return {"count": len(page.rows), "approximate": False, "capped": False}
-    if not filterset.is_filtered and not filterset.form.cleaned_data.get("archived"):
+    if not _needs_count(filterset):
         estimate = estimated_customer_total()
         if estimate is not None and estimate > cap:
             return {"count": estimate, "approximate": True, "capped": False}
-    count, more = capped_count(filterset.qs, cap)
-    return {"count": count, "approximate": False, "capped": more}
+    counted = counting.result() if counting is not None else _capped(filterset.qs, cap).count()
+    return {"count": min(counted, cap), "approximate": False, "capped": counted > cap}
 
 
 def customer_detail(pk: int) -> Customer:

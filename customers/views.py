@@ -162,13 +162,16 @@ class CustomerListView(PermissionRequiredMixin, FilterView):
             else None
         )
         context["rank_preview_direction"] = (context["rank_preview"] or "").rpartition("-")[2]
+        counting = None
         if valid:
             ordering, sort = ordering_for(self.request.GET.get("sort", ""))
+            cap = settings.LIST_COUNT_CAP
+            # The count runs beside the rows when it can (and is read last), else after them.
+            counting = selectors.start_count(filterset, cap)
             with without_parallel_workers():
                 page, cursor_error = self._page(self.object_list, ordering)
-                context["result_count"] = selectors.result_count(
-                    filterset, settings.LIST_COUNT_CAP, page=page
-                )
+                if counting is None:
+                    context["result_count"] = selectors.result_count(filterset, cap, page=page)
             columns = self._visible_columns(chosen)
             if "tags" in columns:
                 prefetch_related_objects(
@@ -201,6 +204,10 @@ class CustomerListView(PermissionRequiredMixin, FilterView):
             if key not in {"q", "sort", "archived", "rank_preview", "rule_for", *PAGE_PARAMS}
             for value in values
         )
+        if counting is not None:
+            context["result_count"] = selectors.result_count(
+                filterset, cap, page=context["page"], counting=counting
+            )
         return context
 
 

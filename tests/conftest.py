@@ -3,6 +3,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.cache import cache
 
+from loyalty_admin.db import close_side_connections
 from loyalty_admin.roles import (
     ADMINISTRATOR,
     CUSTOMER_CARE,
@@ -36,6 +37,15 @@ def _empty_cache():
     """Each test starts with an empty cache: cached dashboard figures from one test must not
     stand in for another's rows."""
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _close_side_connections():
+    """Pages served outside the test's transaction (browser tests, transactional tests) may
+    count on side connections (loyalty_admin.db.side_query): close them after each test, or the
+    test database could not be flushed or dropped while they are open."""
+    yield
+    close_side_connections()
 
 
 @pytest.fixture

@@ -237,3 +237,25 @@ def test_behaviour_criteria():
     assert matching("purchased_days=30") == {buyer.pk}
     assert matching("orders_min=5") == {buyer.pk}
     assert matching("orders_min=1") == {buyer.pk, once.pk}
+
+
+@pytest.mark.parametrize(
+    ("query", "names"),
+    [
+        ("q=0912+345+678", True),
+        ("q=duc.nguyen%40", True),
+        ("q=M0000001", True),
+        ("q=OLD-77+0912", True),
+        ("old_member_id=old-77", True),
+        ("phone=0912", True),
+        ("email=duc.nguyen%40", True),
+        ("email=duc", False),
+        ("q=Thảo", False),
+        ("q=tran+12", False),  # one term without a digit: a name may match many
+        ("city=Huế", False),
+        ("", False),
+    ],
+)
+def test_a_search_by_identifier_names_customers(query, names):
+    """The list does not count such a search beside its page (customers.selectors.start_count)."""
+    assert customer_filterset(query).names_customers is names

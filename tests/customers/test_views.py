@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from customers import selectors
 from customers.models import Customer, ExportJob, ListPreference
 from loyalty_admin.roles import ADMINISTRATOR, CUSTOMER_CARE, SALES
 from tests.conftest import make_staff
@@ -363,3 +364,44 @@ def test_list_cells_escape_what_customers_typed(staff_client):
     assert "O&#x27;Brien &amp; Co &lt;script&gt;x&lt;/script&gt;" in page
     assert "&lt;b&gt;Huế" in page
     assert '<span class="text-body-secondary">Anonymised</span>' in page
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="side connections are PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+def test_list_counts_beside_its_page_outside_a_transaction(staff_client, settings, monkeypatch):
+    """Served as in production (no enclosing transaction), the capped count runs on a side
+    connection while the page reads its rows, and says the same as when counted inline."""
+    settings.LIST_COUNT_CAP = 3
+    monkeypatch.setattr("customers.views.PER_PAGE", 2)
+    client = staff_client(ADMINISTRATOR)
+    CustomerFactory.create_batch(5, city="Huế")
+    CustomerFactory.create_batch(3, city="Vinh")
+    for city, says in (("Huế", "3+ customers"), ("Vinh", "3 customers")):
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(reverse("customers:list"), {"city": city})
+        assert says in response.content.decode()
+        assert not [q for q in captured.captured_queries if "COUNT(" in q["sql"].upper()]
+    settings.SIDE_QUERY_THREADS = 0
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(reverse("customers:list"), {"city": "Huế"})
+    assert "3+ customers" in response.content.decode()
+    assert [q for q in captured.captured_queries if "COUNT(" in q["sql"].upper()]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="side connections are PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+def test_a_search_by_identifier_is_not_counted_beside_its_page(staff_client, monkeypatch):
+    """Its first page nearly always holds every match: a side count would only compete."""
+    started = []
+    real_side_query = selectors.side_query
+    monkeypatch.setattr(
+        selectors, "side_query", lambda *args: started.append(args) or real_side_query(*args)
+    )
+    client = staff_client(ADMINISTRATOR)
+    CustomerFactory(phone="+84912345678", email="hoa.le@example.com", first_name="Hoa")
+    for query in ({"q": "0912 345"}, {"q": "hoa.le@"}, {"phone": "0912"}):
+        body = client.get(reverse("customers:list"), query).content.decode()
+        assert "1 customer" in body
+    assert started == []
+    assert "1 customer" in client.get(reverse("customers:list"), {"q": "hoa"}).content.decode()
+    assert len(started) == 1
