@@ -677,7 +677,7 @@ class Importer:
         with self.db_lock:
             found = dict(
                 Customer.objects.filter(
-                    member_number__in={row.referrer for row in rows}
+                    member_number__any_of={row.referrer for row in rows}
                 ).values_list("member_number", "id")
             )
         in_batch = {  # new customers of this batch, and rows that failed (to say so)
@@ -757,7 +757,7 @@ class Importer:
                 columns.add("referred_by_id")
         with self.db_lock:
             found = list(
-                Customer.objects.filter(**{f"{self.match_key}__in": [row.key for row in rows]})
+                Customer.objects.filter(**{f"{self.match_key}__any_of": [row.key for row in rows]})
                 .order_by()
                 .select_for_update()
                 .values(*sorted(columns))
@@ -775,7 +775,7 @@ class Importer:
             with self.db_lock:
                 holders = {
                     value: (pk, number)
-                    for value, pk, number in Customer.objects.filter(**{f"{name}__in": wanted})
+                    for value, pk, number in Customer.objects.filter(**{f"{name}__any_of": wanted})
                     .order_by()
                     .values_list(name, "id", "member_number")
                 }
@@ -809,7 +809,7 @@ class Importer:
         if ids:
             with self.db_lock:
                 pairs = list(
-                    CustomerTag.objects.filter(customer_id__in=ids).values_list(
+                    CustomerTag.objects.filter(customer_id__any_of=ids).values_list(
                         "customer_id", "tag_id"
                     )
                 )
@@ -973,7 +973,7 @@ class Importer:
             candidates = {i: f"M{secrets.randbelow(10**10):010d}" for i in missing}
             with self.db_lock:
                 taken = set(
-                    Customer.objects.filter(member_number__in=candidates.values()).values_list(
+                    Customer.objects.filter(member_number__any_of=candidates.values()).values_list(
                         "member_number", flat=True
                     )
                 )

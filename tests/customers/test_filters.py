@@ -259,3 +259,17 @@ def test_behaviour_criteria():
 def test_a_search_by_identifier_names_customers(query, names):
     """The list does not count such a search beside its page (customers.selectors.start_count)."""
     assert customer_filterset(query).names_customers is names
+
+
+def test_any_of_matches_a_list_sent_as_one_parameter(django_assert_num_queries):
+    """customers.lookups.AnyOf: the import's batch lookups (strings, keys and foreign keys)."""
+    first, second, _other = CustomerFactory.create_batch(3)
+    emails = [first.email, second.email, "nobody@example.com"]
+    with django_assert_num_queries(1) as captured:
+        found = set(Customer.objects.filter(email__any_of=emails).values_list("pk", flat=True))
+    assert found == {first.pk, second.pk}
+    assert captured.captured_queries[0]["sql"].count("nobody@example.com") == 1
+    assert set(Customer.objects.filter(pk__any_of={second.pk})) == {second}
+    tag_link = CustomerTagFactory(customer=first)
+    assert list(tag_link.__class__.objects.filter(customer_id__any_of=[first.pk])) == [tag_link]
+    assert not Customer.objects.filter(email__any_of=[]).exists()
