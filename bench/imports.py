@@ -6,9 +6,8 @@ is. Measured, on the same generated rows:
 - ours: the migration engine (`migration.engine.run_import`) on a CSV and on an XLSX file of
   new customers, and on a CSV that updates existing customers;
 - the limit: a raw COPY of the same rows, already normalised, into the same indexed table;
-  and, as the ceilings of an import that keeps those records, a raw COPY of those rows with
-  their ledger, tag and rank-history rows (what any import must write), and with their
-  timeline rows too (what ours writes);
+  and, as the ceiling of any import that keeps the records an import must keep, a raw COPY
+  of those rows with their ledger, tag and rank-history rows;
 - django-import-export's `ModelResource` with its defaults, and with its best tuning (bulk
   writes, no diff, cached instance loader), on a slice of the same file (they are slow enough
   that the whole file would take many minutes; their rate does not depend on the slice size).
@@ -20,6 +19,7 @@ fastest kept: every side starts from the same table and gets the same chance at 
 import csv
 import random
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import tablib
@@ -118,16 +118,21 @@ def _job(path: Path, **options) -> ImportJob:
 def run_ours(path: Path, **options) -> dict:
     """One engine run on the file, rolled back; seconds and outcome."""
     job = _job(path, **options)
+    try:
+        return _run_once(job)
+    finally:
+        _discard(job)
+
+
+def _run_once(job: ImportJob) -> dict:
     source = jobs.source_of(job)
     with transaction.atomic():
         started = time.perf_counter()
         result = run_import(job, source)
         seconds = time.perf_counter() - started
         transaction.set_rollback(True)
-    job.file.delete(save=False)
     if result.error_path:
         result.error_path.unlink()
-    job.delete()
     return {
         "seconds": seconds,
         "rows": result.total,
@@ -138,9 +143,16 @@ def run_ours(path: Path, **options) -> dict:
     }
 
 
-def capture_plans(path: Path) -> list:
+def _discard(job: ImportJob) -> None:
+    job.file.delete(save=False)
+    job.delete()
+
+
+@contextmanager
+def captured_plans(path: Path):
     """One engine run on the file (rolled back), keeping each batch's planned writes: the
-    normalised rows the raw COPYs below write."""
+    normalised rows the raw COPYs write. Its job stays until they are done: their customer
+    rows point to it, as the import's own do."""
     captured = []
     real_execute = engine.Plan.execute
 
@@ -148,22 +160,19 @@ def capture_plans(path: Path) -> list:
         captured.append(plan)
         return real_execute(plan, cursor)
 
+    job = _job(path)
     engine.Plan.execute = capture
     try:
-        run_ours(path)
+        _run_once(job)
     finally:
         engine.Plan.execute = real_execute
-    return captured
+    try:
+        yield captured
+    finally:
+        _discard(job)
 
 
-# What each raw COPY writes: the customers alone (the limit); with the records any import must
-# keep (DESIGN.md: points only through the ledger, every rank change in the rank history; tags
-# are links); and with everything ours writes for them (also a timeline event each).
-ONLY_CUSTOMERS = ("customers",)
-REQUIRED_RECORDS = ("customers", "points", "links", "rank_changes")
-
-
-def run_raw_copy(plans: list, names: tuple[str, ...] = ONLY_CUSTOMERS) -> dict:
+def run_raw_copy(plans: list, names: tuple[str, ...] = ("customers",)) -> dict:
     """The limit: the engine's own normalised customer rows COPYed straight into the customer
     table (no staging, no checks, no ledger, no history) — timed on the COPY only. `names`
     adds the other rows an import writes for them (`migration.engine.PLAIN_INSERTS`: points
@@ -278,19 +287,13 @@ def measure_imports(rows: int, peer_rows: int, folder: Path, log=print) -> list[
         log(f"  {title:<58} {measured['rows']:>9,} rows {measured['rows_per_s']:>8,} rows/s")
 
     try:
-        plans = capture_plans(csv_path)
-        record("copy", "Raw COPY of the same rows (the limit)", lambda: run_raw_copy(plans))
-        record(
-            "copy_required",
-            "Raw COPY of the rows any import must write for them (+ ledger, tags, rank history)",
-            lambda: run_raw_copy(plans, REQUIRED_RECORDS),
-        )
-        record(
-            "copy_all",
-            "Raw COPY of every row ours writes for them (+ ledger, tags, rank history, timeline)",
-            lambda: run_raw_copy(plans, tuple(engine.PLAIN_INSERTS)),
-        )
-        plans.clear()  # the captured rows are not needed any more
+        with captured_plans(csv_path) as plans:
+            record("copy", "Raw COPY of the same rows (the limit)", lambda: run_raw_copy(plans))
+            record(
+                "copy_all",
+                "Raw COPY of every row an import writes for them (+ ledger, tags, rank history)",
+                lambda: run_raw_copy(plans, tuple(engine.PLAIN_INSERTS)),
+            )
         record("ours_csv", "Ours, CSV, new customers", lambda: run_ours(csv_path))
         record("ours_xlsx", "Ours, XLSX, new customers", lambda: run_ours(xlsx_path))
         record(

@@ -163,12 +163,8 @@ def import_verdicts(imports: list[dict]) -> None:
         row["verdict"] = _mark(ok)
 
 
-# The raw COPYs of the customers with the other rows an import writes for them: what any
-# import must write (ledger, tags, rank history), and everything ours writes (also timeline).
-CEILINGS = {
-    "copy_required": "the rows any import must write (with ledger, tags and rank history)",
-    "copy_all": "every row ours writes (also a timeline event each)",
-}
+# The raw COPY of the customers with the other rows an import must write for them.
+CEILINGS = {"copy_all": "the rows an import must write (with ledger, tags and rank history)"}
 
 
 def import_feasibility(imports: list[dict]) -> str:
@@ -214,13 +210,14 @@ def _import_lines(imports: list[dict]) -> list[str]:
         f"Targets: ≥ {IMPORT_COPY_SHARE_TARGET:.0%} of the rate of a raw COPY of the same rows "
         f"into the same indexed table, and ≥ {IMPORT_PEER_RATIO_TARGET}x django-import-export's "
         "default ModelResource. Ours validates and normalises every cell, matches on the old "
-        "member ID, writes the points ledger, rank history, tag links, timeline and undo record "
-        "of each row; the raw COPY writes the customer rows alone, already normalised. The "
-        "next two raw COPYs add, for the same customers, the ledger, tag and rank-history rows "
-        "(what any import must write: points only through the ledger, every rank change in the "
-        "history), then also the timeline events (what ours writes): their shares are the "
-        "ceilings for an import that keeps those records, before reading the file, checking a "
-        "cell or looking up a key.",
+        "member ID, writes the points ledger, rank history, tag links and undo record of each "
+        "row (and a timeline entry with the changes of each updated customer); the raw COPY "
+        "writes the customer rows alone, already normalised. The "
+        "second raw COPY adds the ledger, tag and rank-history rows of the same customers (what "
+        "any import must write: points only through the ledger, every rank change in the "
+        "history; ours writes no more for a new customer, whose timeline's Created entry comes "
+        "from the customer row): its share is the ceiling for an import that keeps those "
+        "records, before reading the file, checking a cell or looking up a key.",
         "",
         "| run | rows | seconds | rows/s | share of raw COPY | vs peer default | target |",
         "|---|---|---|---|---|---|---|",

@@ -267,6 +267,7 @@ def _customers(rng, size, stores, ranks, tags, rewards, tag_rows, redemption_row
                 phone_forms=phone_forms or [],
             ),
             "archived_at": None,
+            "import_job_id": None,
             "anonymised_at": None,
         }
         yield tuple(values[field.attname] for field in fields)

@@ -164,6 +164,18 @@ class Customer(models.Model):
     # Lower-case, accent-free, segment-marked text kept by customers.search_text; see there.
     search_text = models.TextField(editable=False, default="")
     archived_at = models.DateTimeField(_("archived at"), null=True, blank=True)
+    # The import that created the customer: the "Created" entry of their timeline (an import of
+    # 100,000 customers writes no 100,000 timeline rows to say so) and what its undo removes.
+    import_job = models.ForeignKey(
+        "migration.ImportJob",
+        verbose_name=_("created by import"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,  # customer_import_idx: imported customers only
+    )
     anonymised_at = models.DateTimeField(_("anonymised at"), null=True, blank=True)
 
     objects = CustomerQuerySet.as_manager()
@@ -205,6 +217,11 @@ class Customer(models.Model):
                 fields=["archived_at"],
                 name="customer_archived_idx",
                 condition=Q(archived_at__isnull=False),
+            ),
+            models.Index(
+                fields=["import_job"],
+                name="customer_import_idx",
+                condition=Q(import_job__isnull=False),
             ),
         ]
 

@@ -96,7 +96,9 @@ def result_count(filterset, cap: int, page=None, counting=None) -> dict:
 
 
 def customer_detail(pk: int) -> Customer:
-    return Customer.objects.select_related("rank", "preferred_store", "referred_by").get(pk=pk)
+    return Customer.objects.select_related(
+        "rank", "preferred_store", "referred_by", "import_job__created_by"
+    ).get(pk=pk)
 
 
 def customer_tags(customer: Customer):
@@ -110,7 +112,9 @@ def customer_tags(customer: Customer):
 
 
 def customer_timeline(customer: Customer, limit: int = 100) -> list[dict]:
-    """Changes to the customer and to their rank, newest first, as one list."""
+    """Changes to the customer and to their rank, newest first, as one list. A customer an
+    import created has no timeline row for it: their "Created" entry comes from the import
+    they point to (`Customer.import_job`)."""
     from ranks.models import RankChange
 
     entries = [
@@ -133,6 +137,18 @@ def customer_timeline(customer: Customer, limit: int = 100) -> list[dict]:
                 "actor": change.actor,
                 "title": _("Rank changed"),
                 "message": f"{message} — {change.note}" if change.note else message,
+                "changes": {},
+            }
+        )
+    if customer.import_job_id is not None:
+        job = customer.import_job
+        entries.append(
+            {
+                "created_at": customer.created_at,
+                "actor": job.created_by,
+                "title": CustomerEvent.Kind.CREATED.label,
+                "message": _("Imported (import #%(job)s, %(file)s)")
+                % {"job": job.pk, "file": job.original_name},
                 "changes": {},
             }
         )

@@ -873,9 +873,6 @@ class Importer:
                 if balance:
                     plan.points.append((row.customer_id, balance, balance))
                     batch.points[str(row.customer_id)] = balance
-                plan.events.append(
-                    (row.customer_id, CustomerEvent.Kind.CREATED, self._message(_("Imported")), {})
-                )
         if updates:
             self._changed_customers(updates, now, plan)
         for links, rows in ((plan.links, creates), (plan.update_links, [r for r, _c in updates])):
@@ -922,6 +919,7 @@ class Importer:
         records = []
         for row in rows:
             values = {**row.values, "id": row.customer_id, "created_at": now, "updated_at": now}
+            values["import_job_id"] = self.job.pk  # the timeline's "Created" entry says so
             values.setdefault("rank_id", self.default_rank_id)
             values.setdefault("joined_at", now)
             values.setdefault("referral_source", Customer.ReferralSource.IMPORT)

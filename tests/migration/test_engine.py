@@ -194,7 +194,25 @@ def test_every_field_type(import_file):
     assert "|n pham minh chau" in customer.search_text and "old-7" in customer.search_text
     change = RankChange.objects.get(customer=customer)
     assert (change.reason, change.to_rank) == ("import", gold)
-    assert CustomerEvent.objects.filter(customer=customer, kind="created").exists()
+    assert customer.import_job == job
+
+
+def test_an_imported_customer_s_timeline_says_which_import_created_them(tmp_path):
+    """No timeline row per created customer: the entry comes from `Customer.import_job`."""
+    from customers.selectors import customer_detail, customer_timeline
+    from tests.conftest import make_staff
+    from tests.migration.conftest import run
+
+    admin = make_staff("Administrator")
+    rows = [HEAD, ["L1", "Nguyễn An", "0912345678", "an@example.com"]]
+    job = run(upload(tmp_path, "legacy.csv", csv_bytes(rows), user=admin))
+    assert job.status == ImportJob.Status.DONE, job.error
+    customer = customer_detail(Customer.objects.get(old_member_id="L1").pk)
+    assert not CustomerEvent.objects.filter(customer=customer).exists()
+    [entry] = customer_timeline(customer)
+    assert entry["title"] == "Created" and entry["actor"] == admin
+    assert entry["message"] == f"Imported (import #{job.pk}, legacy.csv)"
+    assert entry["created_at"] == customer.created_at
 
 
 @pytest.mark.parametrize(
