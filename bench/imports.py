@@ -12,8 +12,9 @@ is. Measured, on the same generated rows:
   writes, no diff, cached instance loader), on a slice of the same file (they are slow enough
   that the whole file would take many minutes; their rate does not depend on the slice size).
 
-Each run is repeated (`RUNS`), each time after a VACUUM of the tables the runs write, and the
-fastest kept: every side starts from the same table and gets the same chance at warm caches.
+Every side runs once per round (`RUNS` rounds), each run after a VACUUM of the tables the
+runs write, and keeps its fastest: every side starts from the same table and gets the same
+chance at warm caches and at this shared machine's fast and slow spells.
 """
 
 import csv
@@ -41,8 +42,8 @@ HEADERS = [
     "Mã thành viên cũ", "Họ tên", "Số điện thoại", "Email", "Ngày sinh", "Giới tính",
     "Thành phố", "Hạng", "Điểm", "Ngày tham gia", "Tags",
 ]  # fmt: skip
-# Every run is repeated this many times (each from a settled table) and its fastest kept.
-RUNS = 2
+# Rounds of every run (each from a settled table); each side's fastest run is kept.
+RUNS = 3
 # Phones built the seed's way from keys above the seeded ones: unique and never seeded.
 PHONE_BASE = 5_000_000
 
@@ -271,47 +272,50 @@ def measure_imports(rows: int, peer_rows: int, folder: Path, log=print) -> list[
         writer.writerows(
             [key, rng.choice(CITIES)[0], str(rng.randint(0, 5000))] for key in existing
         )
-    results = []
-
-    def record(key, title, run):
-        # Each side runs RUNS times from the same settled table, in turn, and keeps its fastest
-        # run: the first run after another warms caches the later ones find warm.
-        measured = None
-        for _ in range(RUNS):
-            settle()
-            attempt = run()
-            if measured is None or attempt["seconds"] < measured["seconds"]:
-                measured = attempt
-        measured["rows_per_s"] = round(measured["rows"] / measured["seconds"])
-        results.append({"key": key, "title": title, **measured})
-        log(f"  {title:<58} {measured['rows']:>9,} rows {measured['rows_per_s']:>8,} rows/s")
-
-    try:
-        with captured_plans(csv_path) as plans:
-            record("copy", "Raw COPY of the same rows (the limit)", lambda: run_raw_copy(plans))
-            record(
-                "copy_all",
-                "Raw COPY of every row an import writes for them (+ ledger, tags, rank history)",
-                lambda: run_raw_copy(plans, tuple(engine.PLAIN_INSERTS)),
-            )
-        record("ours_csv", "Ours, CSV, new customers", lambda: run_ours(csv_path))
-        record("ours_xlsx", "Ours, XLSX, new customers", lambda: run_ours(xlsx_path))
-        record(
+    sides = [
+        ("copy", "Raw COPY of the same rows (the limit)", lambda plans: run_raw_copy(plans)),
+        (
+            "copy_all",
+            "Raw COPY of every row an import writes for them (+ ledger, tags, rank history)",
+            lambda plans: run_raw_copy(plans, tuple(engine.PLAIN_INSERTS)),
+        ),
+        ("ours_csv", "Ours, CSV, new customers", lambda _plans: run_ours(csv_path)),
+        ("ours_xlsx", "Ours, XLSX, new customers", lambda _plans: run_ours(xlsx_path)),
+        (
             "ours_update",
             "Ours, CSV, updating existing customers (city, points)",
-            lambda: run_ours(updates),
-        )
-        record(
+            lambda _plans: run_ours(updates),
+        ),
+        (
             "peer_default",
             "django-import-export ModelResource, defaults",
-            lambda: run_peer(PeerImportResource, data[:peer_rows]),
-        )
-        record(
+            lambda _plans: run_peer(PeerImportResource, data[:peer_rows]),
+        ),
+        (
             "peer_tuned",
             "django-import-export, bulk + skip_diff + cached loader",
-            lambda: run_peer(TunedPeerImportResource, data[: peer_rows * 5]),
-        )
+            lambda _plans: run_peer(TunedPeerImportResource, data[: peer_rows * 5]),
+        ),
+    ]
+    # Every side runs once per round, each run from the same settled table, and keeps its
+    # fastest run: a slow spell of this shared machine then falls on all sides alike instead
+    # of on whichever ran during it, and the first run after another warms caches for all.
+    best: dict[str, dict] = {}
+    try:
+        with captured_plans(csv_path) as plans:
+            for _round in range(RUNS):
+                for key, _title, run in sides:
+                    settle()
+                    attempt = run(plans)
+                    if key not in best or attempt["seconds"] < best[key]["seconds"]:
+                        best[key] = attempt
     finally:
         for path in folder.glob("import-*"):
             path.unlink()
+    results = []
+    for key, title, _run in sides:
+        measured = best[key]
+        measured["rows_per_s"] = round(measured["rows"] / measured["seconds"])
+        results.append({"key": key, "title": title, **measured})
+        log(f"  {title:<58} {measured['rows']:>9,} rows {measured['rows_per_s']:>8,} rows/s")
     return results
