@@ -162,12 +162,12 @@ def captured_plans(path: Path):
         return real_execute(plan, cursor)
 
     job = _job(path)
-    engine.Plan.execute = capture
     try:
-        _run_once(job)
-    finally:
-        engine.Plan.execute = real_execute
-    try:
+        engine.Plan.execute = capture
+        try:
+            _run_once(job)
+        finally:
+            engine.Plan.execute = real_execute
         yield captured
     finally:
         _discard(job)
