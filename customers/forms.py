@@ -178,13 +178,24 @@ class CustomerForm(BootstrapFormMixin, forms.ModelForm):
             )
         return cleaned
 
+    # The identifier fields were checked in their clean_* methods with a link to the existing
+    # customer; Django's own checks (their unique constraints) would query each again and
+    # repeat the message without the link.
+    IDENTIFIERS = {"email", "phone", "member_number", "old_member_id"}
+
     def validate_unique(self):
-        # The identifier fields were checked in their clean_* methods with a link to the
-        # existing customer; Django's own duplicate messages would repeat them without it.
-        exclude = self._get_validation_exclusions()
-        exclude.update({"email", "phone", "member_number", "old_member_id"})
         try:
-            self.instance.validate_unique(exclude=exclude)
+            self.instance.validate_unique(
+                exclude=self._get_validation_exclusions() | self.IDENTIFIERS
+            )
+        except ValidationError as error:
+            self._update_errors(error)
+
+    def validate_constraints(self):
+        try:
+            self.instance.validate_constraints(
+                exclude=self._get_validation_exclusions() | self.IDENTIFIERS
+            )
         except ValidationError as error:
             self._update_errors(error)
 

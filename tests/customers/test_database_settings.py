@@ -37,3 +37,13 @@ def test_search_column_has_its_trigram_index():
     assert "gin_trgm_ops" in _one(
         "SELECT indexdef FROM pg_indexes WHERE indexname = 'customer_search_trgm'"
     )
+
+
+def test_identifiers_have_one_unique_index_each_and_no_pattern_index():
+    """Unique through Meta.constraints: no varchar_pattern_ops twin that no query uses."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'customers_customer'")
+        definitions = [row[0] for row in cursor.fetchall()]
+    assert not [d for d in definitions if "pattern_ops" in d]
+    for column in ("member_number", "old_member_id", "email", "phone"):
+        assert [d for d in definitions if "UNIQUE" in d and f"({column})" in d], column

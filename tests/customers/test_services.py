@@ -157,3 +157,13 @@ def test_reset_page_rejects_mismatched_passwords(client, admin_user):
     response = client.post(path, {"password1": "new-secret-99", "password2": "other-secret-99"})
     assert "The two passwords differ." in response.content.decode()
     assert reverse("customers_public:reset_password", args=["x"]).startswith("/account/reset/")
+
+
+@pytest.mark.parametrize("field", ["member_number", "old_member_id", "email", "phone"])
+def test_the_database_refuses_a_second_customer_with_an_identifier(field):
+    from django.db import IntegrityError, transaction
+
+    first = CustomerFactory(old_member_id="OLD-1", email="a@example.com", phone="+84912345678")
+    second = CustomerFactory()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Customer.objects.filter(pk=second.pk).update(**{field: getattr(first, field)})

@@ -186,6 +186,7 @@ def test_duplicate_email_links_to_existing_customer(staff_client):
     body = response.content.decode()
     assert "Another customer already has this email:" in body
     assert f'href="{existing.get_absolute_url()}"' in body
+    assert "already exists" not in body  # the unique constraint's own message is not repeated
 
 
 def test_invalid_phone_is_explained(staff_client):
