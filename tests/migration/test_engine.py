@@ -199,6 +199,8 @@ def test_every_field_type(import_file):
 
 def test_an_imported_customer_s_timeline_says_which_import_created_them(tmp_path):
     """No timeline row per created customer: the entry comes from `Customer.import_job`."""
+    from django.test import Client
+
     from customers.selectors import customer_detail, customer_timeline
     from tests.conftest import make_staff
     from tests.migration.conftest import run
@@ -213,6 +215,10 @@ def test_an_imported_customer_s_timeline_says_which_import_created_them(tmp_path
     assert entry["title"] == "Created" and entry["actor"] == admin
     assert entry["message"] == f"Imported (import #{job.pk}, legacy.csv)"
     assert entry["created_at"] == customer.created_at
+    client = Client()
+    client.force_login(admin)
+    page = client.get(customer.get_absolute_url()).content.decode()
+    assert f"Imported (import #{job.pk}, legacy.csv)" in page
 
 
 @pytest.mark.parametrize(
