@@ -32,7 +32,7 @@ from import_export.instance_loaders import CachedInstanceLoader
 
 from customers.demo_data import CITIES, VI_FIRST, VI_LAST, VI_MIDDLE
 from customers.models import Customer
-from migration import engine, jobs
+from migration import engine, jobs, writer
 from migration.engine import run_import
 from migration.models import ImportBatch, ImportJob
 from ranks.models import Rank
@@ -76,9 +76,9 @@ def import_rows(count: int, seed: int = 7) -> list[list[str]]:
 
 def write_csv(rows, path: Path) -> Path:
     with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(HEADERS)
-        writer.writerows(rows)
+        out = csv.writer(handle)
+        out.writerow(HEADERS)
+        out.writerows(rows)
     return path
 
 
@@ -179,8 +179,6 @@ def run_raw_copy(plans: list, names: tuple[str, ...] = ("customers",)) -> dict:
     adds the other rows an import writes for them (`migration.engine.PLAIN_INSERTS`: points
     ledger, tag links, rank history, timeline): the floor of any import that keeps those
     records."""
-    from migration import writer  # (not at the top: the CSV writers here are called `writer`)
-
     with transaction.atomic():
         with connection.cursor() as cursor:
             started = time.perf_counter()
@@ -266,12 +264,10 @@ def measure_imports(rows: int, peer_rows: int, folder: Path, log=print) -> list[
     )
     updates = folder / "import-update.csv"
     with updates.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["Mã thành viên cũ", "Thành phố", "Điểm"])
+        out = csv.writer(handle)
+        out.writerow(["Mã thành viên cũ", "Thành phố", "Điểm"])
         rng = random.Random(3)
-        writer.writerows(
-            [key, rng.choice(CITIES)[0], str(rng.randint(0, 5000))] for key in existing
-        )
+        out.writerows([key, rng.choice(CITIES)[0], str(rng.randint(0, 5000))] for key in existing)
     sides = [
         ("copy", "Raw COPY of the same rows (the limit)", lambda plans: run_raw_copy(plans)),
         (

@@ -149,7 +149,7 @@ def import_verdicts(imports: list[dict]) -> None:
     by_key = {row["key"]: row for row in imports}
     copy, peer = by_key.get("copy"), by_key.get("peer_default")
     for row in imports:
-        if row["key"] in CEILINGS and copy:  # the floors of imports keeping those records
+        if row["key"] == "copy_all" and copy:  # the floor for any import keeping the records
             row["copy_share"] = round(row["rows_per_s"] / copy["rows_per_s"], 2)
         if not row["key"].startswith("ours"):
             continue
@@ -163,18 +163,13 @@ def import_verdicts(imports: list[dict]) -> None:
         row["verdict"] = _mark(ok)
 
 
-# The raw COPY of the customers with the other rows an import must write for them.
-CEILINGS = {"copy_all": "the rows an import must write (with ledger, tags and rank history)"}
-
-
 def import_feasibility(imports: list[dict]) -> str:
     """Whether this run's targets are within reach of any import that keeps the records: the
-    rates the targets ask for against the raw COPY of exactly the rows such an import must
-    write (recorded on those rows, and said in a sentence for each)."""
+    rates the targets ask for against the raw COPY of exactly the rows an import must write
+    (recorded on that row, and said in two sentences)."""
     by_key = {row["key"]: row for row in imports}
-    copy, peer = by_key.get("copy"), by_key.get("peer_default")
-    ceilings = [(by_key[key], what) for key, what in CEILINGS.items() if key in by_key]
-    if not (copy and peer and ceilings):
+    copy, ceiling, peer = by_key.get("copy"), by_key.get("copy_all"), by_key.get("peer_default")
+    if not (copy and ceiling and peer):
         return ""
     asks = {
         f"{IMPORT_COPY_SHARE_TARGET:.0%} of the raw COPY": IMPORT_COPY_SHARE_TARGET
@@ -182,22 +177,20 @@ def import_feasibility(imports: list[dict]) -> str:
         f"{IMPORT_PEER_RATIO_TARGET}x django-import-export's default": IMPORT_PEER_RATIO_TARGET
         * peer["rows_per_s"],
     }
+    ceiling["asked"] = {name: round(rate) for name, rate in asks.items()}
+    above = [name for name, rate in asks.items() if rate > ceiling["rows_per_s"]]
+    ceiling["out_of_reach"] = above
     asked = " and ".join(f"{name} is {rate:,.0f} rows/s" for name, rate in asks.items())
-    sentences = [f"In this run {asked}."]
-    for ceiling, what in ceilings:
-        ceiling["asked"] = {name: round(rate) for name, rate in asks.items()}
-        above = [name for name, rate in asks.items() if rate > ceiling["rows_per_s"]]
-        ceiling["out_of_reach"] = above
-        verdict = (
-            f"so {' and '.join(above)} cannot be met by an import that writes them, however "
-            "fast its own work"
-            if above
-            else "so both are within reach of an import that writes them"
-        )
-        sentences.append(
-            f"The raw COPY of {what} reaches {ceiling['rows_per_s']:,} rows/s, {verdict}."
-        )
-    return " ".join(sentences)
+    verdict = (
+        f"so {' and '.join(above)} cannot be met by an import that writes them, however "
+        "fast its own work"
+        if above
+        else "so both are within reach of an import that writes them"
+    )
+    return (
+        f"In this run {asked}. The raw COPY of the rows an import must write (with ledger, "
+        f"tags and rank history) reaches {ceiling['rows_per_s']:,} rows/s, {verdict}."
+    )
 
 
 def _import_lines(imports: list[dict]) -> list[str]:

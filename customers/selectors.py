@@ -147,8 +147,7 @@ def customer_timeline(customer: Customer, limit: int = 100) -> list[dict]:
                 "created_at": customer.created_at,
                 "actor": job.created_by,
                 "title": CustomerEvent.Kind.CREATED.label,
-                "message": _("Imported (import #%(job)s, %(file)s)")
-                % {"job": job.pk, "file": job.original_name},
+                "message": job.describe(_("Imported")),
                 "changes": {},
             }
         )

@@ -384,7 +384,7 @@ class Importer:
         from ranks.engine import Settings
 
         self.rank_settings = Settings.current()
-        self.reference = f"import #{job.pk}" if job.pk else "import"
+        self.reference = job.reference
 
     # --- the run ------------------------------------------------------------------------
 
@@ -903,9 +903,6 @@ class Importer:
     def actor_pk(self):
         return self.actor.pk if self.actor else None
 
-    def _message(self, what: str) -> str:
-        return f"{what} ({self.reference}, {self.job.original_name})"[:255]
-
     def _new_customers(self, rows: list[ParsedRow], now, plan: "Plan"):
         """New customers' rows, ranked as they go in: their only ledger entry is the imported
         points balance, so the Python rules of the rank engine (`decide`) place them exactly as
@@ -1031,7 +1028,12 @@ class Importer:
             if row.tags:
                 changes[str(_("Tags"))] = [None, _("added by the import")]
             plan.events.append(
-                (row.customer_id, CustomerEvent.Kind.UPDATED, self._message(_("Updated")), changes)
+                (
+                    row.customer_id,
+                    CustomerEvent.Kind.UPDATED,
+                    self.job.describe(_("Updated")),
+                    changes,
+                )
             )
         plan.update_columns, plan.updates = columns, records
 

@@ -127,6 +127,15 @@ class ImportJob(models.Model):
         return reverse("migration:detail", args=[self.pk])
 
     @property
+    def reference(self) -> str:
+        """How the ledger entries, rank history and timeline of the import name it."""
+        return f"import #{self.pk}" if self.pk else "import"
+
+    def describe(self, what: str) -> str:
+        """A timeline message about the import: "Updated (import #12, members.csv)"."""
+        return f"{what} ({self.reference}, {self.original_name})"[:255]
+
+    @property
     def percent(self) -> int:
         if not self.total_rows:
             return 100 if self.status in (self.Status.DONE, self.Status.UNDONE) else 0

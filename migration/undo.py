@@ -25,7 +25,7 @@ from customers.models import (
     RewardRedemption,
 )
 from migration import writer
-from migration.engine import forget_cached_figures, reevaluate_ranks
+from migration.engine import EVENT_COLUMNS, forget_cached_figures, reevaluate_ranks
 from migration.models import ImportJob
 from tags.models import CustomerTag, Tag
 
@@ -65,7 +65,7 @@ def plan(job: ImportJob) -> dict:
         ):
             if updated_at > written[pk]:
                 changed_since.append(number)
-    reference = f"import #{job.pk}"
+    reference = job.reference
     for chunk in _chunks(created):
         busy = (
             Customer.objects.filter(pk__in=chunk)
@@ -120,24 +120,22 @@ def undo(job: ImportJob, *, actor=None, force: bool = False) -> dict:
             )
             % {"count": len(steps["changed_since"]), "names": _names(steps["changed_since"])}
         )
-    reference = f"import #{job.pk}"
+    reference, note = job.reference, _("Import #%(id)s undone") % {"id": job.pk}
     now = timezone.now()
     with transaction.atomic():
         _remove_links(steps["links"])
         _take_back_points(steps["points"], set(steps["created"]), reference, actor, now)
-        _restore(
-            steps["previous"], now, actor=actor, note=_("Import #%(id)s undone") % {"id": job.pk}
-        )
+        _restore(steps["previous"], now, actor=actor, note=note)
         restored = sorted(set(steps["previous"]) | set(steps["points"]) - set(steps["created"]))
         writer.insert(
             CustomerEvent,
-            ["customer_id", "kind", "actor_id", "message", "changes", "created_at"],
+            EVENT_COLUMNS,
             [
                 (
                     pk,
                     CustomerEvent.Kind.UPDATED,
                     actor.pk if actor else None,
-                    _("Import #%(id)s undone") % {"id": job.pk},
+                    note,
                     {},
                     now,
                 )
