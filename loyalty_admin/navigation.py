@@ -1,7 +1,10 @@
-"""The sidebar: every module, shown only when it exists and the user may open it."""
+"""The sidebar: every module, shown only when it exists and the user may open it; and the
+user menu's role names."""
 
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
+
+from loyalty_admin.roles import role_names
 
 # (label, icon, url name, permission); modules whose URL does not exist yet are left out.
 MODULES = (
@@ -34,4 +37,4 @@ def sidebar(request):
     matches = [item for item in items if request.path.startswith(item["url"])]
     if matches:
         max(matches, key=lambda item: len(item["url"]))["active"] = True
-    return {"sidebar_items": items}
+    return {"sidebar_items": items, "user_roles": role_names(user)}

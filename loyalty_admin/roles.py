@@ -6,7 +6,9 @@ permission that does not exist yet are skipped, which lets a role list a capabil
 app that provides it lands.
 """
 
+from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
+from django.db.models import CharField, Value
 
 ADMINISTRATOR = "Administrator"
 SALES = "Sales"
@@ -107,3 +109,52 @@ def sync_roles_after_migrate(sender, app_config=None, using="default", **kwargs)
     with_models = [config for config in apps.get_app_configs() if config.models_module]
     if app_config is not None and app_config is with_models[-1]:
         sync_roles()
+
+
+class RoleBackend(ModelBackend):
+    """Django's ModelBackend, with a user's permissions and role names read in one query.
+
+    ModelBackend reads the user's own permissions and their groups' permissions in two queries,
+    and the user menu read the group names in a third: every signed-in page paid all three.
+    Superusers keep ModelBackend's answer (every permission).
+    """
+
+    def get_all_permissions(self, user_obj, obj=None):
+        if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
+            return set()
+        if not hasattr(user_obj, "_perm_cache") and not user_obj.is_superuser:
+            _load_roles(user_obj)
+        return super().get_all_permissions(user_obj, obj)
+
+
+def role_names(user) -> list[str]:
+    """The names of the user's roles (groups), read once per request with their permissions."""
+    if not hasattr(user, "_role_names"):
+        _load_roles(user)
+    return user._role_names
+
+
+def _load_roles(user) -> None:
+    """Fill the permission caches ModelBackend keeps on the user, and the role names."""
+    own = (
+        Permission.objects.filter(user=user)
+        .order_by()
+        .annotate(role=Value("", output_field=CharField()))
+        .values_list("role", "content_type__app_label", "codename")
+    )
+    rows = (
+        Group.objects.filter(user=user)
+        .order_by()
+        .values_list("name", "permissions__content_type__app_label", "permissions__codename")
+        .union(own, all=True)
+    )
+    names, from_user, from_groups = set(), set(), set()
+    for role, app_label, codename in rows:
+        if role:
+            names.add(role)
+        if codename:
+            (from_groups if role else from_user).add(f"{app_label}.{codename}")
+    user._role_names = sorted(names)
+    if user.is_active and not user.is_superuser:
+        user._user_perm_cache, user._group_perm_cache = from_user, from_groups
+        user._perm_cache = from_user | from_groups

@@ -7,7 +7,9 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from bench import report
+from bench.run import _bench_user
 from customers.models import Customer, Order, PointsTransaction
+from loyalty_admin.roles import ADMINISTRATOR, role_names
 from tags.models import CustomerTag
 from tests.customers.factories import CustomerFactory
 
@@ -76,6 +78,13 @@ def test_bench_seeds_measures_and_reports(tmp_path, capsys, settings):
     assert "| No filter (first page) |" in markdown and "stock admin" in markdown
     assert list((tmp_path / "files").glob("*")) == []  # export files cleaned up
     assert "Reusing" not in capsys.readouterr().out
+
+
+def test_bench_signs_in_as_a_staff_administrator_not_a_superuser():
+    # A superuser's permission checks skip the query every staff member's pages make.
+    user = _bench_user()
+    assert user.is_staff and not user.is_superuser
+    assert role_names(user) == [ADMINISTRATOR]
 
 
 def test_bench_refuses_a_database_it_did_not_seed(tmp_path):

@@ -12,9 +12,10 @@ from tests.customers.factories import CustomerFactory, RankFactory
 
 pytestmark = pytest.mark.django_db
 
-# Every signed-in page: session, user, 2 permission lookups, the user menu's groups. (The
-# session is saved at most once a minute: loyalty_admin.middleware.)
-BASE = 5
+# Every signed-in page: session, user, and the user's permissions with their role names in one
+# query (loyalty_admin.roles.RoleBackend). (The session is saved at most once a minute:
+# loyalty_admin.middleware.)
+BASE = 3
 
 
 @pytest.fixture
