@@ -9,12 +9,13 @@ in `make bench`), more than the whole page budget.
 import django_tables2 as tables
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import conditional_escape, escape, format_html, format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer
 from customers.phone import format_phone
+from loyalty_admin.html import conditional_escape, escape
 
 DEFAULT_COLUMNS = (
     "member_number",

@@ -1,10 +1,10 @@
 """Form styling shared by every app's forms."""
 
 from django import forms
-from django.forms.utils import flatatt
 from django.forms.widgets import Input
-from django.utils.html import conditional_escape, escape
 from django.utils.safestring import SafeString, mark_safe
+
+from loyalty_admin.html import conditional_escape, escape, flatatt
 
 
 class BootstrapFormMixin:
