@@ -78,7 +78,8 @@ def render_markdown(result: dict) -> str:
         f"{machine['postgresql']}, {machine['cores']} cores, {machine['memory_gb']} GiB, "
         f"Python {machine['python']}, Django {machine['django']}.",
         "",
-        "### Customer list (full HTTP response, logged in, templates rendered)",
+        "### Customer list (full HTTP response, signed in as a staff Administrator, templates "
+        "rendered)",
         "",
         f"Targets: p50 ≤ {LIST_P50_TARGET_MS} ms and p95 ≤ {LIST_P95_TARGET_MS} ms; "
         "≥ 10x the stock admin on search cases, ≥ 4x on the others; no sequential scan of "
