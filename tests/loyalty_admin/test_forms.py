@@ -1,7 +1,13 @@
 from django import forms
 from django.test import SimpleTestCase
 
-from loyalty_admin.forms import BootstrapFormMixin, FastSelect, FastSelectMultiple, field_html
+from loyalty_admin.forms import (
+    BootstrapFormMixin,
+    FastSelect,
+    FastSelectMultiple,
+    FilterForm,
+    field_html,
+)
 
 
 class Sample(BootstrapFormMixin, forms.Form):
@@ -141,3 +147,25 @@ class FieldHtmlTests(SimpleTestCase):
         html = field_html(Ranged()["points"])
         assert html.startswith('<fieldset class="mb-3"><legend class="form-label fs-6 mb-1">Points')
         assert html.count("<input") == 2
+
+
+def test_a_filter_forms_first_instance_takes_its_fields_and_a_second_copies_them():
+    built = type("BuiltForm", (FilterForm,), {"q": forms.CharField(required=False)})
+    first, second = built({"q": "an"}), built({"q": "bình"})
+    assert first.fields["q"] is built.base_fields["q"]
+    assert second.fields["q"] is not built.base_fields["q"]
+    assert first.is_valid() and second.is_valid()
+    assert (first.cleaned_data["q"], second.cleaned_data["q"]) == ("an", "bình")
+
+
+def test_a_filter_form_copies_a_field_declared_on_a_parent_class():
+    class Declared(FilterForm):
+        shared = forms.IntegerField(required=False)
+
+    built = type("BuiltForm", (Declared,), {"own": forms.CharField(required=False)})
+    form = built({"shared": "x", "own": "y"})
+    assert form.fields["shared"] is not Declared.base_fields["shared"]
+    assert form.fields["own"] is built.base_fields["own"]
+    assert not form.is_valid()  # the error marks the form's copy of the widget, not the parent's
+    assert "is-invalid" in form.fields["shared"].widget.attrs["class"]
+    assert "is-invalid" not in Declared.base_fields["shared"].widget.attrs.get("class", "")
