@@ -249,22 +249,30 @@ class _FieldsToTake(dict):
 class FilterForm(BootstrapFormMixin, forms.Form):
     """Base form for django-filter FilterSets.
 
-    django-filter builds a new subclass of it for each FilterSet, around fields its filters have
-    just made, and makes one form of it. The deep copy of its fields every Django form takes
-    protects nothing then, and cost the customer list ~1.8 ms a page (thirty-odd fields, their
-    widgets and choices). So the first form of such a class takes the fields the class itself
-    got; a later form of the same class, and any field declared on a parent class (shared by
-    every subclass), is copied as usual.
+    django-filter builds a new subclass of it for each FilterSet, around fields the filter
+    set's filters have just made, and makes one form of it; the deep copy of its class's fields
+    every Django form takes protects nothing then, and cost the customer list ~1–2 ms a page
+    (thirty-odd fields with their widgets and choices). A filter set that knows its fields are
+    new names them in the built class's `fresh_fields` (`FreshFieldsMixin`): the first form of
+    that class takes those fields as they are; a later form, and any other field, is copied.
     """
+
+    fresh_fields: frozenset[str] = frozenset()
 
     def __init__(self, *args, **kwargs):
         cls = type(self)
-        if "_fields_taken" not in cls.__dict__:
-            cls._fields_taken = True
-            inherited = {
-                name
-                for parent in cls.__mro__[1:]
-                for name in getattr(parent, "declared_fields", {})
-            }
-            self.base_fields = _FieldsToTake(cls.base_fields, set(cls.base_fields) - inherited)
+        fresh = cls.__dict__.get("fresh_fields")
+        if fresh:
+            cls.fresh_fields = frozenset()  # one form takes them
+            self.base_fields = _FieldsToTake(cls.base_fields, set(fresh))
         super().__init__(*args, **kwargs)
+
+
+class FreshFieldsMixin:
+    """For a django-filter FilterSet whose form is a FilterForm: the form class it builds takes
+    the fields its filters made for this filter set (FilterForm), not copies of them."""
+
+    def get_form_class(self):
+        form_class = super().get_form_class()
+        form_class.fresh_fields = frozenset(self.filters)  # each filter's field is its own copy's
+        return form_class

@@ -149,8 +149,16 @@ class FieldHtmlTests(SimpleTestCase):
         assert html.count("<input") == 2
 
 
-def test_a_filter_forms_first_instance_takes_its_fields_and_a_second_copies_them():
-    built = type("BuiltForm", (FilterForm,), {"q": forms.CharField(required=False)})
+def _built(parent, **fields):
+    """A form class as django-filter builds one for a filter set (FreshFieldsMixin marks it)."""
+    names = frozenset(fields)  # the form metaclass takes the fields out of the dict it gets
+    built = type("BuiltForm", (parent,), fields)
+    built.fresh_fields = names
+    return built
+
+
+def test_a_filter_forms_first_instance_takes_its_fresh_fields_and_a_second_copies_them():
+    built = _built(FilterForm, q=forms.CharField(required=False))
     first, second = built({"q": "an"}), built({"q": "bình"})
     assert first.fields["q"] is built.base_fields["q"]
     assert second.fields["q"] is not built.base_fields["q"]
@@ -158,14 +166,16 @@ def test_a_filter_forms_first_instance_takes_its_fields_and_a_second_copies_them
     assert (first.cleaned_data["q"], second.cleaned_data["q"]) == ("an", "bình")
 
 
-def test_a_filter_form_copies_a_field_declared_on_a_parent_class():
+def test_a_filter_form_copies_fields_not_named_fresh():
     class Declared(FilterForm):
         shared = forms.IntegerField(required=False)
 
-    built = type("BuiltForm", (Declared,), {"own": forms.CharField(required=False)})
+    built = _built(Declared, own=forms.CharField(required=False))
     form = built({"shared": "x", "own": "y"})
     assert form.fields["shared"] is not Declared.base_fields["shared"]
     assert form.fields["own"] is built.base_fields["own"]
     assert not form.is_valid()  # the error marks the form's copy of the widget, not the parent's
     assert "is-invalid" in form.fields["shared"].widget.attrs["class"]
     assert "is-invalid" not in Declared.base_fields["shared"].widget.attrs.get("class", "")
+    # A class nobody marked (declared in code, used form after form) always copies.
+    assert Declared().fields["shared"] is not Declared.base_fields["shared"]
