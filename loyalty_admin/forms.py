@@ -274,5 +274,9 @@ class FreshFieldsMixin:
 
     def get_form_class(self):
         form_class = super().get_form_class()
-        form_class.fresh_fields = frozenset(self.filters)  # each filter's field is its own copy's
+        # Each filter's field is this filter set's own; a second class built from the same
+        # filters would hold the same fields, so only the first gets to hand them out.
+        if not getattr(self, "_fields_given", False):
+            self._fields_given = True
+            form_class.fresh_fields = frozenset(self.filters)
         return form_class

@@ -282,3 +282,7 @@ def test_the_filter_form_takes_the_fields_its_filters_made():
         filterset.form.fields[name] is filterset.filters[name].field for name in filterset.filters
     )
     assert filterset.form["q"].value() == "an"
+    # A second form class from the same filters holds the same fields: its form copies them.
+    again = filterset.get_form_class()({"q": "bình"})
+    assert again.fields["q"] is not filterset.filters["q"].field
+    assert filterset.form["q"].value() == "an"
