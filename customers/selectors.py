@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 
 from customers.filters import CustomerFilterSet
 from customers.models import Customer, CustomerEvent, ExportJob, SavedView
-from loyalty_admin.db import side_query
+from loyalty_admin.db import side_query, without_parallel_workers
 
 
 def customer_filterset(query_string: str = "", *, data: QueryDict | None = None):
@@ -83,7 +83,7 @@ def result_count(filterset, cap: int, page=None, counting=None) -> dict:
     costs one index scan, not two; a count already started is left to finish unread). An
     unfiltered list on PostgreSQL uses the planner's estimate ("about 1,000,000"); anything
     else counts up to `cap` rows — on the side connection `counting` when `start_count` could
-    start one — and says "1,000+" beyond that.
+    start one, else here without parallel workers, as the page — and says "1,000+" beyond that.
     """
     if page is not None and page.complete:
         return {"count": len(page.rows), "approximate": False, "capped": False}
@@ -91,7 +91,11 @@ def result_count(filterset, cap: int, page=None, counting=None) -> dict:
         estimate = estimated_customer_total()
         if estimate is not None and estimate > cap:
             return {"count": estimate, "approximate": True, "capped": False}
-    counted = counting.result() if counting is not None else _capped(filterset.qs, cap).count()
+    if counting is not None:
+        counted = counting.result()
+    else:
+        with without_parallel_workers():
+            counted = _capped(filterset.qs, cap).count()
     return {"count": min(counted, cap), "approximate": False, "capped": counted > cap}
 
 

@@ -6,7 +6,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import DatabaseError, close_old_connections, connection
 
 
 @contextmanager
@@ -17,17 +17,33 @@ def without_parallel_workers():
     workers for a LIMIT query costs more than they save: at 1,000,000 customers on 2 cores the
     customer list's queries for a reward filter took 40 ms with them and 17 ms without, a tag
     filter 28 and 11 ms, and no list case got slower. Background work (exports, rank
-    recalculation) keeps the server's setting: the block puts it back when it ends, also when
-    it runs inside a longer transaction (SET LOCAL alone would last until that one ends); on an
-    error the rollback to the block's savepoint undoes it.
+    recalculation) keeps the connection's setting: the block puts back the value it found,
+    in one statement at each end and without a transaction of its own. Should the block end
+    in an error inside a transaction that has failed, the setting cannot be put back there,
+    and need not be: PostgreSQL undoes a setting changed in a transaction that rolls back.
     """
     if connection.vendor != "postgresql":
         yield
         return
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+    with connection.cursor() as cursor:
+        # The target list is evaluated left to right: the value found, then the new one.
+        cursor.execute(
+            "SELECT current_setting('max_parallel_workers_per_gather'), "
+            "set_config('max_parallel_workers_per_gather', '0', false)"
+        )
+        found = cursor.fetchone()[0]
+    restore = "SELECT set_config('max_parallel_workers_per_gather', %s, false)"
+    try:
         yield
-        cursor.execute("SET LOCAL max_parallel_workers_per_gather TO DEFAULT")
+    except BaseException:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(restore, [found])
+        except DatabaseError:
+            pass  # a failed transaction (its rollback restores it) or a broken connection
+        raise
+    with connection.cursor() as cursor:
+        cursor.execute(restore, [found])
 
 
 _side_pool: ThreadPoolExecutor | None = None

@@ -258,8 +258,8 @@ PASSWORD_RESET_MAX_PER_HOUR = int(os.environ.get("PASSWORD_RESET_MAX_PER_HOUR", 
 # Lists count matches up to this many and say "1,000+" beyond: counting costs in proportion
 # to the rows counted, and a list page has about 20 ms of database time to spend in all.
 LIST_COUNT_CAP = int(os.environ.get("LIST_COUNT_CAP", "1000"))
-# PostgreSQL connections per process for reads a page runs beside its own, such as the
-# list's count next to its rows (loyalty_admin.db.side_query); 0 runs them one after another.
+# PostgreSQL connections per process for reads a page runs beside its own Python, such as the
+# list's rows and its count (loyalty_admin.db.side_query); 0 runs them one after another.
 SIDE_QUERY_THREADS = int(os.environ.get("SIDE_QUERY_THREADS", "2"))
 
 # Customer imports (the migration app): caps checked before and while a file is read.

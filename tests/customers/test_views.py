@@ -42,8 +42,8 @@ def test_list_query_count_does_not_grow_with_rows(
     # preference, page, capped count, saved views and tag prefetch (no session save: it is
     # refreshed once a minute at most, and the login stamped it); PostgreSQL
     # first asks the planner's estimate of the table size (used instead of a count at scale),
-    # and runs the count and the page in a savepoint without parallel workers (savepoint,
-    # SET LOCAL, the setting put back, release).
+    # and runs the page and the count each without parallel workers (the setting turned off
+    # before and put back after: two statements each).
     expected = BASE + 8 + (1 + 4 if connection.vendor == "postgresql" else 0)
     with django_assert_num_queries(expected):
         client.get(reverse("customers:list"))
@@ -55,27 +55,33 @@ def test_list_query_count_does_not_grow_with_rows(
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="parallel query is PostgreSQL's")
-def test_list_queries_run_without_parallel_workers(staff_client):
-    """The count and the page of the list run under SET LOCAL max_parallel_workers_per_gather
-    = 0 (starting workers costs a LIMIT query more than it saves); the setting ends with them."""
+def test_list_queries_run_without_parallel_workers(staff_client, monkeypatch):
+    """Read on the request's own connection (here, inside the test's transaction), the page
+    and the count each run with max_parallel_workers_per_gather = 0 (starting workers costs a
+    LIMIT query more than it saves), and the connection's setting is put back after each."""
+    monkeypatch.setattr("customers.views.PER_PAGE", 2)
     client = staff_client(ADMINISTRATOR)
-    CustomerFactory.create_batch(3)
+    CustomerFactory.create_batch(3, city="Huế")
+    with connection.cursor() as cursor:
+        cursor.execute("SET max_parallel_workers_per_gather = 3")
     with CaptureQueriesContext(connection) as captured:
-        response = client.get(reverse("customers:list"), {"q": "a"})
+        response = client.get(reverse("customers:list"), {"city": "Huế"})
     assert response.status_code == 200
     sqls = [query["sql"] for query in captured.captured_queries]
-    switch = next(i for i, sql in enumerate(sqls) if "max_parallel_workers_per_gather" in sql)
     reads = [
         i
         for i, sql in enumerate(sqls)
         if sql.startswith("SELECT") and '"customers_customer"' in sql
     ]
-    assert reads and all(i > switch for i in reads)
-    back = next(i for i, sql in enumerate(sqls) if i > switch and "TO DEFAULT" in sql)
-    assert all(i < back for i in reads)
+    assert len(reads) == 2  # the page, and the count (more matches than a page)
+    for read in reads:
+        off = max(i for i, sql in enumerate(sqls[:read]) if "set_config" in sql)
+        assert "'0'" in sqls[off]
+        back = next(i for i, sql in enumerate(sqls) if i > read and "set_config" in sql)
+        assert "'3'" in sqls[back] and back < read + 2
     with connection.cursor() as cursor:
         cursor.execute("SHOW max_parallel_workers_per_gather")
-        assert cursor.fetchone()[0] != "0"
+        assert cursor.fetchone()[0] == "3"
 
 
 def test_list_never_runs_a_plain_count_star(
@@ -113,8 +119,8 @@ def test_a_first_page_holding_every_result_is_the_count(staff_client, monkeypatc
         response = client.get(reverse("customers:list"), {"city": "Hà Nội"})
     assert "4 customers" in response.content.decode()
     assert [q for q in captured.captured_queries if "COUNT(" in q["sql"].upper()]
-    last_page = client.get(reverse("customers:list") + response.context["next_url"])
-    assert len(last_page.context["page"].rows) == 1
+    last_page = client.get(reverse("customers:list") + response.context["results"].next_url)
+    assert len(last_page.context["results"].page.rows) == 1
     assert "4 customers" in last_page.content.decode()  # a later page still counts them all
 
 
@@ -388,6 +394,51 @@ def test_list_counts_beside_its_page_outside_a_transaction(staff_client, setting
         response = client.get(reverse("customers:list"), {"city": "Huế"})
     assert "3+ customers" in response.content.decode()
     assert [q for q in captured.captured_queries if "COUNT(" in q["sql"].upper()]
+
+
+def _page_reads(captured) -> list[str]:
+    return [
+        q["sql"]
+        for q in captured.captured_queries
+        if q["sql"].startswith('SELECT "customers_customer"."id"') and "LIMIT" in q["sql"]
+    ]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="side connections are PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+def test_list_reads_its_rows_beside_the_page_outside_a_transaction(
+    staff_client, settings, monkeypatch
+):
+    """Served as in production, the rows' query runs on a side connection while the page above
+    the results renders; the page shows what it shows when the rows are read inline, the next
+    page link included, and the request's own connection is left with its setting."""
+    monkeypatch.setattr("customers.views.PER_PAGE", 2)
+    client = staff_client(ADMINISTRATOR)
+    customers = CustomerFactory.create_batch(3, city="Huế")
+    newest_first = [
+        c.member_number for c in sorted(customers, key=lambda c: (c.joined_at, c.pk), reverse=True)
+    ]
+
+    def listed(response):
+        body = response.content.decode()
+        return sorted((n for n in newest_first if n in body), key=body.index)
+
+    with CaptureQueriesContext(connection) as captured:
+        beside = client.get(reverse("customers:list"), {"city": "Huế"})
+    assert _page_reads(captured) == []
+    assert listed(beside) == newest_first[:2]
+    assert "3 customers" in beside.content.decode()
+    following = client.get(reverse("customers:list") + beside.context["results"].next_url)
+    assert listed(following) == newest_first[2:]
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW max_parallel_workers_per_gather")
+        assert cursor.fetchone()[0] != "0"
+    settings.SIDE_QUERY_THREADS = 0
+    with CaptureQueriesContext(connection) as captured:
+        inline = client.get(reverse("customers:list"), {"city": "Huế"})
+    assert len(_page_reads(captured)) == 1
+    assert listed(inline) == newest_first[:2]
+    assert beside.context["results"].rows == inline.context["results"].rows
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="side connections are PostgreSQL's")

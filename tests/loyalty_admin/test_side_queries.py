@@ -1,11 +1,12 @@
-"""Reads a page runs beside its own, on a connection of their own (loyalty_admin.db.side_query)."""
+"""Reads a page runs beside its own, on a connection of their own (loyalty_admin.db.side_query),
+and the list's setting for its own (without_parallel_workers)."""
 
 import time
 
 import pytest
-from django.db import ProgrammingError, connection
+from django.db import ProgrammingError, connection, transaction
 
-from loyalty_admin.db import close_side_connections, side_query
+from loyalty_admin.db import close_side_connections, side_query, without_parallel_workers
 
 postgresql = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="side connections are PostgreSQL's"
@@ -76,3 +77,49 @@ def test_closing_side_connections_ends_their_sessions():
         time.sleep(0.05)
     assert left == 0
     assert side_query(_backend).result(timeout=10)  # a later page starts them again
+
+
+def _workers() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW max_parallel_workers_per_gather")
+        return cursor.fetchone()[0]
+
+
+@postgresql
+@pytest.mark.django_db(transaction=True)
+def test_without_parallel_workers_puts_back_the_value_it_found():
+    """Outside a transaction, as a request runs: also when the block ends in an error."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET max_parallel_workers_per_gather = 3")
+    with without_parallel_workers():
+        assert _workers() == "0"
+    assert _workers() == "3"
+    with pytest.raises(ProgrammingError), without_parallel_workers():
+        _broken()
+    assert _workers() == "3"
+    with pytest.raises(KeyError), without_parallel_workers():
+        {}["a Python error"]
+    assert _workers() == "3"
+
+
+@postgresql
+@pytest.mark.django_db(transaction=True)
+def test_without_parallel_workers_in_a_transaction_that_fails():
+    """The setting cannot be put back in a failed transaction; its rollback puts it back, and
+    the block's own error is the one raised."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET max_parallel_workers_per_gather = 3")
+    seen = []
+
+    def fail_inside():
+        with transaction.atomic(), without_parallel_workers():
+            seen.append(_workers())
+            _broken()
+
+    with pytest.raises(ProgrammingError):
+        fail_inside()
+    assert seen == ["0"]
+    assert _workers() == "3"
+    with transaction.atomic(), without_parallel_workers():
+        assert _workers() == "0"
+    assert _workers() == "3"

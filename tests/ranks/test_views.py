@@ -139,7 +139,7 @@ def test_threshold_change_is_previewed_then_applied_exactly(staff_client, ladder
 
     # The preview's "who" link lists exactly those customers.
     listed = client.get(reverse("customers:list"), {"rank_preview": f"{simulation.pk}-down"})
-    assert [c.pk for c in listed.context["page"].rows] == [drops.pk]
+    assert [c.pk for c in listed.context["results"].page.rows] == [drops.pk]
 
     response = client.post(
         url,
