@@ -20,7 +20,12 @@ from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer, CustomFieldDefinition, Reward, RewardRedemption, Store
 from customers.search_text import anywhere_pattern, fold, search_terms, segment_pattern
-from loyalty_admin.forms import FilterForm, FreshFieldsMixin, RemoteSelectMultiple
+from loyalty_admin.forms import (
+    FilterCopiesMixin,
+    FilterForm,
+    FreshFieldsMixin,
+    RemoteSelectMultiple,
+)
 from ranks.models import Rank
 from tags.models import CustomerTag, Tag
 
@@ -68,7 +73,7 @@ def _number_range(field_name, label):
     return filters.RangeFilter(field_name=field_name, label=label)
 
 
-class CustomerFilterSet(FreshFieldsMixin, filters.FilterSet):
+class CustomerFilterSet(FilterCopiesMixin, FreshFieldsMixin, filters.FilterSet):
     q = filters.CharFilter(
         label=_("Search"),
         method="filter_quick_search",
