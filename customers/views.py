@@ -94,13 +94,17 @@ class ListResults:
     turned off) the rows are read at that point on the request's own connection.
     """
 
-    def __init__(self, view, filterset, ordering, table, columns, base):
-        self._view, self._filterset, self._ordering = view, filterset, ordering
-        self._table, self._columns, self._base = table, columns, base
+    def __init__(self, view, filterset, ordering, base):
+        self._view, self._filterset, self._ordering, self._base = view, filterset, ordering, base
+        self._table, self._columns = None, []
         self._cap = settings.LIST_COUNT_CAP
         # The rows first: with a single side connection, the count waits for them.
         self._reading = side_query(view.read_page, ordering)
         self._counting = selectors.start_count(filterset, self._cap)
+
+    def show(self, table, columns: list[str]) -> None:
+        """How the rows become HTML: `table`'s cells for `columns` (read once the rows are)."""
+        self._table, self._columns = table, columns
 
     @cached_property
     def _read(self) -> tuple:
@@ -213,14 +217,17 @@ class CustomerListView(PermissionRequiredMixin, FilterView):
         context = super().get_context_data(**kwargs)
         filterset = context["filter"]
         context["valid"] = valid = filterset.is_valid()
-        chosen = chosen_columns(self.request.user)
-        if valid:  # the rows' query starts here (ListResults)
+        if valid:
             ordering, sort = ordering_for(self.request.GET.get("sort", ""))
+            base = _query_without_page(self.request)
+            results = ListResults(self, filterset, ordering, base)  # the rows are being read
+        chosen = chosen_columns(self.request.user)  # meanwhile, where they can be read beside
+        if valid:
             columns = self._visible_columns(chosen)
             table = CustomerTable([], exclude=[c for c in CHOOSABLE_COLUMNS if c not in columns])
-            base = _query_without_page(self.request)
+            results.show(table, columns)
             context.update(
-                results=ListResults(self, filterset, ordering, table, columns, base),
+                results=results,
                 headers=self._headers(table, columns, sort),
                 first_url=f"?{base}" if base else "?",
             )
