@@ -167,7 +167,8 @@ def import_verdicts(imports: list[dict]) -> None:
 def import_feasibility(imports: list[dict]) -> str:
     """Whether this run's targets are within reach of any import that keeps the records: the
     rates the targets ask for against the raw COPY of exactly the rows an import must write
-    (recorded on that row, and said in two sentences)."""
+    (recorded on that row, and said in two sentences, with the share of that ceiling each
+    target asks: one just under it is out of practical reach too)."""
     by_key = {row["key"]: row for row in imports}
     copy, ceiling, peer = by_key.get("copy"), by_key.get("copy_all"), by_key.get("peer_default")
     if not (copy and ceiling and peer):
@@ -181,7 +182,10 @@ def import_feasibility(imports: list[dict]) -> str:
     ceiling["asked"] = {name: round(rate) for name, rate in asks.items()}
     above = [name for name, rate in asks.items() if rate > ceiling["rows_per_s"]]
     ceiling["out_of_reach"] = above
-    asked = " and ".join(f"{name} is {rate:,.0f} rows/s" for name, rate in asks.items())
+    asked = " and ".join(
+        f"{name} is {rate:,.0f} rows/s ({rate / ceiling['rows_per_s']:.0%} of the ceiling below)"
+        for name, rate in asks.items()
+    )
     verdict = (
         f"so {' and '.join(above)} cannot be met by an import that writes them, however "
         "fast its own work"
