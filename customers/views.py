@@ -138,12 +138,12 @@ class ListResults:
         return self._table.rows_html(rows, self._columns)
 
     @property
-    def next_url(self) -> str:
+    def next_url(self) -> str | None:
         cursor, base = self.page.next_cursor, self._base
         return cursor and f"?{base}{'&' if base else ''}after={cursor}"
 
     @property
-    def previous_url(self) -> str:
+    def previous_url(self) -> str | None:
         cursor, base = self.page.previous_cursor, self._base
         return cursor and f"?{base}{'&' if base else ''}before={cursor}"
 
