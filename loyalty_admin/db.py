@@ -3,7 +3,7 @@
 import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
@@ -25,25 +25,27 @@ def without_parallel_workers():
     if connection.vendor != "postgresql":
         yield
         return
+    found = _set_parallel_workers("0")
+    try:
+        yield
+    except BaseException:
+        # A failed transaction (its rollback restores the value) or a broken connection.
+        with suppress(DatabaseError):
+            _set_parallel_workers(found)
+        raise
+    _set_parallel_workers(found)
+
+
+def _set_parallel_workers(value: str) -> str:
+    """Set max_parallel_workers_per_gather on this connection; return the value it had."""
     with connection.cursor() as cursor:
         # The target list is evaluated left to right: the value found, then the new one.
         cursor.execute(
             "SELECT current_setting('max_parallel_workers_per_gather'), "
-            "set_config('max_parallel_workers_per_gather', '0', false)"
+            "set_config('max_parallel_workers_per_gather', %s, false)",
+            [value],
         )
-        found = cursor.fetchone()[0]
-    restore = "SELECT set_config('max_parallel_workers_per_gather', %s, false)"
-    try:
-        yield
-    except BaseException:
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute(restore, [found])
-        except DatabaseError:
-            pass  # a failed transaction (its rollback restores it) or a broken connection
-        raise
-    with connection.cursor() as cursor:
-        cursor.execute(restore, [found])
+        return cursor.fetchone()[0]
 
 
 _side_pool: ThreadPoolExecutor | None = None
@@ -121,8 +123,7 @@ def _run_side_query(query, args):
         connection.ensure_connection()
         if getattr(_side_connection, "configured", None) is not connection.connection:
             # It only ever runs page reads: no parallel workers, set once per connection.
-            with connection.cursor() as cursor:
-                cursor.execute("SET max_parallel_workers_per_gather = 0")
+            _set_parallel_workers("0")
             _side_connection.configured = connection.connection
         return query(*args)
     finally:

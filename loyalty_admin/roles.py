@@ -123,9 +123,9 @@ class RoleBackend(ModelBackend):
     """
 
     def get_all_permissions(self, user_obj, obj=None):
-        if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
-            return set()
-        if not hasattr(user_obj, "_perm_cache") and not user_obj.is_superuser:
+        # Where ModelBackend would read and cache them: an active user's, for no one object.
+        loads = user_obj.is_active and not user_obj.is_anonymous and obj is None
+        if loads and not user_obj.is_superuser and not hasattr(user_obj, "_perm_cache"):
             _load_roles(user_obj)
         return super().get_all_permissions(user_obj, obj)
 
