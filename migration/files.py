@@ -3,9 +3,10 @@
 Every check that can be made before parsing is made before parsing (DESIGN.md §7): the content,
 not the extension, decides the format, and a name that claims another format is refused; a
 workbook's zip directory is checked for the number of entries, the declared uncompressed size
-and the compression ratio, its XML parts for DTDs (entity tricks) and the sheet's declared
-dimension against the row and column caps — before python-calamine reads a byte of it. The caps
-are enforced again on the rows actually read, since a `<dimension>` may lie.
+and the compression ratio; then every part is read whole (its CRC checked), XML parts are
+searched for DTDs (entity tricks), and each worksheet's real extent is measured from its cells
+against the row, column and grid caps — before python-calamine reads a byte of it, since it
+allocates a dense grid up to the last cell. The caps are enforced again on the rows read.
 
 Rows come out as `(row number, cells)`, the row number as a spreadsheet shows it (the header is
 row 1). CSV streams; a workbook sheet is held by python-calamine while it is read (about 1.3 GB
@@ -19,6 +20,7 @@ import itertools
 import re
 import unicodedata
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,10 +98,21 @@ class Source:
     def _sheet_rows(self) -> Iterator[list]:
         from python_calamine import CalamineWorkbook
 
-        workbook = CalamineWorkbook.from_path(str(self.path))
         try:
-            sheet = workbook.get_sheet_by_name(self.sheet or workbook.sheet_names[0])
-            yield from sheet.iter_rows()
+            workbook = CalamineWorkbook.from_path(str(self.path))
+        except Exception as error:  # the reader's own error, for a file checked before
+            raise FileRejected(
+                _("The workbook cannot be read: %(error)s") % {"error": error}
+            ) from None
+        try:
+            try:
+                rows = workbook.get_sheet_by_name(self.sheet or workbook.sheet_names[0])
+                rows = rows.iter_rows()
+            except Exception as error:
+                raise FileRejected(
+                    _("The sheet cannot be read: %(error)s") % {"error": error}
+                ) from None
+            yield from rows
         finally:
             workbook.close()
 
@@ -167,10 +180,15 @@ def detect_delimiter(first_line: str) -> str:
 
 
 def check_workbook(path: Path) -> None:
-    """The zip and XML checks; raises FileRejected before anything parses the workbook."""
+    """The zip and XML checks; raises FileRejected before anything parses the workbook.
+
+    Every part is read whole (so zipfile verifies its CRC and sizes), XML parts are searched
+    for DTDs throughout, and each worksheet's real extent is found from its cells, since the
+    reader allocates a dense grid from the first to the last cell whatever lies between.
+    """
     try:
         archive = zipfile.ZipFile(path)
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, OSError, ValueError):
         raise FileRejected(_("The workbook is damaged (not a valid zip archive).")) from None
     with archive:
         entries = archive.infolist()
@@ -196,60 +214,184 @@ def check_workbook(path: Path) -> None:
                     _("The workbook part %(name)s is compressed suspiciously well; refused.")
                     % {"name": entry.filename}
                 )
-        names = {entry.filename for entry in entries}
-        if "xl/workbook.xml" not in names:
+        if "xl/workbook.xml" not in {entry.filename for entry in entries}:
             raise FileRejected(_("This zip file is not an Excel workbook."))
         for entry in entries:
-            if entry.filename.endswith((".xml", ".rels")):
-                with archive.open(entry) as part:
-                    head = part.read(4096)
-                if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
-                    raise FileRejected(
-                        _("The workbook contains XML declarations that are not allowed (DTD).")
-                    )
-                match = _DIMENSION.search(head)
-                if match and match.group(3):
-                    _check_dimension(match)
+            try:
+                _check_part(archive, entry)
+            except FileRejected:
+                raise
+            except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError):
+                raise FileRejected(
+                    _("The workbook is damaged: its part %(name)s cannot be read whole.")
+                    % {"name": entry.filename}
+                ) from None
 
 
-def _column_number(letters: bytes) -> int:
-    number = 0
-    for letter in letters:
-        number = number * 26 + letter - 64
-    return number
+def _check_part(archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> None:
+    """Read one part to its end; DTDs refused in XML, a worksheet's extent measured."""
+    if not entry.filename.endswith((".xml", ".rels")):
+        _read_whole(archive, entry, lambda text: text[-16:])
+        return
+    if not entry.filename.startswith("xl/worksheets/"):
+        _read_whole(archive, entry, _no_dtd)
+        return
+    extent = SheetExtent()
+    try:
+        _read_whole(archive, entry, extent.take_written_by_a_spreadsheet_program)
+    except _Unusual:
+        extent = SheetExtent()
+        _read_whole(archive, entry, extent.take)
+    extent.check()
 
 
-def _check_dimension(match) -> None:
-    rows = int(match.group(4)) - int(match.group(2)) + 1
-    columns = _column_number(match.group(3)) - _column_number(match.group(1)) + 1
-    if rows - 1 > settings.IMPORT_MAX_ROWS or columns > settings.IMPORT_MAX_COLUMNS:
-        raise FileRejected(
-            _(
-                "The sheet declares %(rows)s rows × %(columns)s columns, beyond the limits "
-                "(%(max_rows)s rows, %(max_columns)s columns)."
+class _Unusual(Exception):
+    """A worksheet not in the shape spreadsheet programs write; measured tag by tag instead."""
+
+
+def _no_dtd(text: bytes) -> bytes:
+    if b"<!DOCTYPE" in text or b"<!ENTITY" in text:
+        raise FileRejected(_("The workbook contains XML declarations that are not allowed (DTD)."))
+    return text[-16:]  # a declaration cut in two is found with the next chunk
+
+
+def _read_whole(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, take) -> None:
+    """Stream a part through `take(text) -> carry`: what it returns goes round again."""
+    read, carry = 0, b""
+    with archive.open(entry) as part:
+        while chunk := part.read(CHUNK_BYTES):
+            read += len(chunk)
+            if read > entry.file_size:
+                raise zipfile.BadZipFile("longer than declared")
+            carry = take(carry + chunk)
+            if len(carry) > MAX_TAG_BYTES:
+                raise zipfile.BadZipFile("a tag or text longer than any cell holds")
+    if read != entry.file_size:
+        raise zipfile.BadZipFile("shorter than declared")
+
+
+# A start tag of a row or a cell, with its attributes (quoted values may hold ">").
+_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c)(?=[\s/>])((?:[^>\"']|\"[^\"]*\"|'[^']*')*)/?>")
+_REF = re.compile(rb"""(?:^|\s)r\s*=\s*["']\s*([A-Za-z]*)(\d*)\s*["']""")
+# The shape every spreadsheet program writes: `<row r="7"` and `<c r="B7"`, r first.
+_PLAIN_ROW = re.compile(rb'<row r="([0-9]{1,7})"')
+_PLAIN_CELL = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"')
+_DIGITS, _LETTERS = b"0123456789", bytes(range(ord("A"), ord("Z") + 1))
+CHUNK_BYTES = 1 << 20
+MAX_TAG_BYTES = 1 << 20
+
+
+class SheetExtent:
+    """The last row and column a worksheet's cells reach, placed as a reader places them:
+    by their `r` reference, or one after the previous row / cell when they have none."""
+
+    def __init__(self):
+        self.row = 0
+        self.column = 0
+        self.max_row = 0
+        self.max_column = 0
+        self._columns: dict[bytes, int] = {}
+
+    def take_written_by_a_spreadsheet_program(self, text: bytes) -> bytes:
+        """Measure by whole-chunk searches; raises _Unusual unless every row and cell tag has
+        its reference first (what is left after the last "<" goes round again)."""
+        _no_dtd(text)
+        cut = text.rfind(b"<")
+        body, rest = (text[:cut], text[cut:]) if cut >= 0 else (text, b"")
+        rows, cells = _PLAIN_ROW.findall(body), _PLAIN_CELL.findall(body)
+        if (
+            body.count(b"<c") != len(cells) + body.count(b"<co") + body.count(b"<cf")
+            or body.count(b"<row") != len(rows) + body.count(b"<rowBreaks")
+            or b":c" in body
+            or b":row" in body
+        ):
+            raise _Unusual
+        if rows:
+            self.max_row = max(self.max_row, max(map(int, rows)))
+        if cells:
+            joined = b" ".join(cells)
+            numbers = joined.translate(None, _LETTERS).split()
+            self.max_row = max(self.max_row, max(map(int, numbers)))
+            for letters in set(joined.translate(None, _DIGITS).split()):
+                self.max_column = max(self.max_column, self._column(letters))
+        return rest
+
+    def take(self, text: bytes) -> bytes:
+        """Measure tag by tag; what is left after the last complete tag goes round again."""
+        _no_dtd(text)
+        end = 0
+        for match in _TAG.finditer(text):
+            end = match.end()
+            ref = _REF.search(match.group(2))
+            letters, digits = (ref.group(1), ref.group(2)) if ref else (b"", b"")
+            if match.group(1) == b"row":
+                self.row = int(digits) if digits else self.row + 1
+                self.column = 0
+            else:
+                if digits:
+                    self.row = int(digits)
+                self.column = self._column(letters.upper()) if letters else self.column + 1
+                self.max_column = max(self.max_column, self.column)
+            self.max_row = max(self.max_row, self.row)
+        rest = text[end:]
+        return rest[rest.rfind(b"<") :] if b"<" in rest else rest[-16:]
+
+    def _column(self, letters: bytes) -> int:
+        number = self._columns.get(letters)
+        if number is None:
+            number = 0
+            for letter in letters:
+                number = number * 26 + letter - 64
+            self._columns[letters] = number
+        return number
+
+    def check(self) -> None:
+        rows, columns = self.max_row, self.max_column
+        if (
+            rows - 1 > settings.IMPORT_MAX_ROWS
+            or columns > settings.IMPORT_MAX_COLUMNS
+            or rows * columns > settings.IMPORT_MAX_SHEET_CELLS
+        ):
+            raise FileRejected(
+                _(
+                    "The sheet reaches row %(rows)s and column %(columns)s, beyond what one "
+                    "import reads (%(max_rows)s rows, %(max_columns)s columns, %(max_cells)s "
+                    "cells from A1 to the last cell); remove what lies outside the data or "
+                    "save the sheet as CSV."
+                )
+                % {
+                    "rows": f"{rows:,}",
+                    "columns": f"{columns:,}",
+                    "max_rows": f"{settings.IMPORT_MAX_ROWS + 1:,}",
+                    "max_columns": settings.IMPORT_MAX_COLUMNS,
+                    "max_cells": f"{settings.IMPORT_MAX_SHEET_CELLS:,}",
+                }
             )
-            % {
-                "rows": f"{rows:,}",
-                "columns": columns,
-                "max_rows": f"{settings.IMPORT_MAX_ROWS:,}",
-                "max_columns": settings.IMPORT_MAX_COLUMNS,
-            }
-        )
 
 
 def open_source(
-    path: Path, name: str, *, encoding: str = "", delimiter: str = "", sheet: str = ""
+    path: Path,
+    name: str,
+    *,
+    encoding: str = "",
+    delimiter: str = "",
+    sheet: str = "",
+    checked: bool = False,
 ) -> Source:
-    """Sniff, check and read the header; raises FileRejected with the reason."""
+    """Sniff, check and read the header; raises FileRejected with the reason.
+
+    `checked` says the file passed check_workbook when it was stored and has not changed since.
+    """
     file_format = detect_format(path, name)
     source = Source(path=path, file_format=file_format, sheet=sheet)
     if file_format == "xlsx":
-        check_workbook(path)
-        from python_calamine import CalamineError, CalamineWorkbook
+        if not checked:
+            check_workbook(path)
+        from python_calamine import CalamineWorkbook
 
         try:
             workbook = CalamineWorkbook.from_path(str(path))
-        except (CalamineError, OSError, ValueError) as error:
+        except Exception as error:  # the reader's own error, for a file checked before
             raise FileRejected(
                 _("The workbook cannot be read: %(error)s") % {"error": error}
             ) from None

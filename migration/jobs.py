@@ -36,8 +36,8 @@ def create_job(*, upload, name: str, user, via: str = "web", **options) -> Impor
     job.file.save(Path(name).name, upload, save=False)
     try:
         source = source_of(job)
-    except FileRejected:
-        job.file.delete(save=False)
+    except BaseException:
+        job.file.delete(save=False)  # a refused (or unreadable) upload is not kept
         raise
     job.file_format = source.file_format
     job.encoding, job.delimiter, job.sheet = source.encoding, source.delimiter, source.sheet
@@ -60,6 +60,7 @@ def source_of(job: ImportJob):
         encoding=job.encoding,
         delimiter=job.delimiter,
         sheet=job.sheet,
+        checked=bool(job.file_format),  # set once the stored file passed every check
     )
 
 

@@ -2,11 +2,15 @@
 
 import io
 import zipfile
+from pathlib import Path
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 
 from customers.models import Customer
+from migration import jobs
 from migration.files import FileRejected
 from migration.models import ImportJob, MappingProfile
 from tests.customers.factories import CustomerFactory
@@ -91,22 +95,140 @@ def sheet_xml(dimension: str, rows: int) -> bytes:
     ).encode()
 
 
-def test_a_sheet_declaring_a_huge_dimension_is_refused(tmp_path):
-    content = workbook_with({"xl/worksheets/sheet1.xml": sheet_xml("A1:XFD1048576", 2)})
-    assert "declares 1,048,576 rows × 16384 columns" in refused(tmp_path, "big.xlsx", content)
+def bare_sheet(cells: str) -> bytes:
+    """A worksheet part whose sheetData is `cells`, with no <dimension> to trust."""
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org'
+        f'/spreadsheetml/2006/main"><sheetData>{cells}</sheetData></worksheet>'
+    ).encode()
 
 
-def test_a_sheet_whose_dimension_lies_small_still_meets_the_row_cap(
+def stored_files(settings) -> list:
+    return [path for path in Path(settings.MEDIA_ROOT).rglob("*") if path.is_file()]
+
+
+FAR_CELL = (
+    '<row r="1"><c r="A1" t="inlineStr"><is><t>Email</t></is></c></row>'
+    '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>'
+)
+
+
+def test_a_tiny_workbook_reaching_a_far_cell_is_refused_before_reading(tmp_path, settings):
+    content = workbook_with({"xl/worksheets/sheet1.xml": bare_sheet(FAR_CELL)})
+    assert len(content) < 6_000
+    message = refused(tmp_path, "far.xlsx", content)
+    assert "reaches row 1,048,576 and column 16,384" in message
+    assert stored_files(settings) == []
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        # no references: each row and cell follows the one before
+        '<row><c t="inlineStr"><is><t>Email</t></is></c></row>'
+        + "<row/>" * 9
+        + "<row><c/><c/><c/><c/><c/><c><v>1</v></c></row>",
+        # references not first, on a prefixed element, and a ">" inside a quoted value
+        '<row r="1"><c s="0" r="A1"><v>1</v></c></row><row r="11"><x:c r="F11"/></row>',
+        '<row r="1"><c r="A1"><v>1</v></c></row><row r="11"><c s=">" r="F11"><v>1</v></c></row>',
+    ],
+)
+def test_the_extent_is_found_however_the_cells_are_placed(tmp_path, settings, cells):
+    settings.IMPORT_MAX_ROWS, settings.IMPORT_MAX_COLUMNS = 9, 5
+    content = workbook_with({"xl/worksheets/sheet1.xml": bare_sheet(cells)})
+    assert "reaches row 11 and column 6" in refused(tmp_path, "odd.xlsx", content)
+    settings.IMPORT_MAX_ROWS, settings.IMPORT_MAX_COLUMNS = 10, 6
+    upload(tmp_path, "odd.xlsx", content)  # within the caps: accepted
+
+
+def test_a_sparse_grid_beyond_the_cell_cap_is_refused(tmp_path, settings):
+    settings.IMPORT_MAX_SHEET_CELLS = 1_000
+    corner = '<row r="1"><c r="A1"><v>1</v></c></row><row r="101"><c r="J101"><v>1</v></c></row>'
+    content = workbook_with({"xl/worksheets/sheet1.xml": bare_sheet(corner)})
+    assert "1,000 cells from A1" in refused(tmp_path, "sparse.xlsx", content)
+    settings.IMPORT_MAX_SHEET_CELLS = 1_010
+    upload(tmp_path, "sparse.xlsx", content)
+
+
+def test_the_far_cell_is_refused_by_the_wizard_and_the_command(admin_client, tmp_path, settings):
+    content = workbook_with({"xl/worksheets/sheet1.xml": bare_sheet(FAR_CELL)})
+    response = admin_client.post(
+        reverse("migration:upload"), {"file": SimpleUploadedFile("far.xlsx", content)}
+    )
+    assert response.status_code == 400
+    assert "reaches row 1,048,576" in response.content.decode()
+    path = tmp_path / "far.xlsx"
+    path.write_bytes(content)
+    with pytest.raises(CommandError, match="reaches row 1,048,576"):
+        call_command("import_customers", str(path))
+    assert not ImportJob.objects.exists()
+    assert stored_files(settings) == []
+
+
+def patch_central_directory(content: bytes, name: str, offset: int, value: int) -> bytes:
+    """The workbook with one 4-byte field of `name`'s central directory entry replaced
+    (16: CRC-32, 24: uncompressed size)."""
+    entry = content.index(b"PK\x01\x02")
+    while True:
+        name_length = int.from_bytes(content[entry + 28 : entry + 30], "little")
+        if content[entry + 46 : entry + 46 + name_length] == name.encode():
+            break
+        entry = content.index(b"PK\x01\x02", entry + 4)
+    field = entry + offset
+    return content[:field] + value.to_bytes(4, "little") + content[field + 4 :]
+
+
+@pytest.mark.parametrize(("offset", "value"), [(16, 0x12345678), (24, 50), (24, 50_000)])
+def test_a_corrupt_part_is_refused_and_the_upload_removed(
+    admin_client, tmp_path, settings, offset, value
+):
+    content = patch_central_directory(xlsx_bytes(ROWS), "xl/worksheets/sheet1.xml", offset, value)
+    response = admin_client.post(
+        reverse("migration:upload"), {"file": SimpleUploadedFile("bad.xlsx", content)}
+    )
+    assert response.status_code == 400
+    assert "The workbook is damaged" in response.content.decode()
+    assert stored_files(settings) == []
+    path = tmp_path / "bad.xlsx"
+    path.write_bytes(content)
+    with pytest.raises(CommandError, match="The workbook is damaged"):
+        call_command("import_customers", str(path))
+    assert stored_files(settings) == []
+    assert not ImportJob.objects.exists()
+
+
+def test_a_dtd_after_a_long_comment_is_refused(tmp_path):
+    evil = (
+        b'<?xml version="1.0"?><!--' + b"x" * 10_000 + b'--><!DOCTYPE s [<!ENTITY a "a">]>'
+        b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>&a;</t>'
+        b"</si></sst>"
+    )
+    message = refused(tmp_path, "evil.xlsx", workbook_with({"xl/sharedStrings.xml": evil}))
+    assert "XML declarations that are not allowed" in message
+
+
+def test_a_stored_file_is_not_checked_again(tmp_path, monkeypatch):
+    job = upload(tmp_path, "members.xlsx", xlsx_bytes(ROWS))
+    monkeypatch.setattr("migration.files.check_workbook", pytest.fail)
+    assert jobs.source_of(job).headers == ["Old member ID", "Email"]
+
+
+def test_a_sheet_whose_dimension_lies_small_is_measured_by_its_cells(
     tmp_path, import_file, settings
 ):
     settings.IMPORT_MAX_ROWS = 5
     content = workbook_with({"xl/worksheets/sheet1.xml": sheet_xml("A1:B2", 8)})
-    job = import_file([], name="liar.xlsx", content=content)
+    assert "reaches row 9 and column 2" in refused(tmp_path, "liar.xlsx", content)
+    ok = workbook_with({"xl/worksheets/sheet1.xml": sheet_xml("A1:B2", 4)})
+    assert import_file([], name="liar.xlsx", content=ok).created_count == 4
+
+
+def test_the_row_cap_holds_on_the_rows_read(import_file, settings):
+    settings.IMPORT_MAX_ROWS = 5
+    job = import_file([ROWS[0], *[[f"L{n}", f"c{n}@example.com"] for n in range(8)]])
     assert job.status == ImportJob.Status.FAILED
     assert "more than 5 data rows" in job.error
     assert not Customer.objects.exists()
-    ok = workbook_with({"xl/worksheets/sheet1.xml": sheet_xml("A1:B2", 4)})
-    assert import_file([], name="liar.xlsx", content=ok).created_count == 4
 
 
 def test_column_cap(tmp_path, settings):
