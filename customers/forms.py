@@ -20,10 +20,12 @@ class DateInput(forms.DateInput):
 
 
 class DateTimeInput(forms.DateTimeInput):
+    """A local date and time to the second, so an unchanged value comes back unchanged."""
+
     input_type = "datetime-local"
 
     def __init__(self, attrs=None):
-        super().__init__(attrs, format="%Y-%m-%dT%H:%M")
+        super().__init__({"step": "1", **(attrs or {})}, format="%Y-%m-%dT%H:%M:%S")
 
 
 def custom_form_field(definition: CustomFieldDefinition) -> forms.Field:
@@ -95,8 +97,25 @@ class CustomerForm(BootstrapFormMixin, forms.ModelForm):
         ]
         widgets = {"date_of_birth": DateInput, "joined_at": DateTimeInput}
 
-    def __init__(self, *args, **kwargs):
+    rank_reason = forms.CharField(
+        label=_("Reason for the rank"),
+        max_length=255,
+        required=False,
+        help_text=_("Needed when you choose a rank by hand; it goes into the rank history."),
+    )
+
+    def __init__(self, *args, can_set_rank: bool = False, default_rank=None, **kwargs):
         super().__init__(*args, **kwargs)
+        # A rank chosen here is a manual rank: only those who may set one see the field, and
+        # the view hands it to the rank service (history, marker), never to customer_update.
+        self.rank_before = self.instance.rank_id if self.instance.pk else None
+        if can_set_rank:
+            self.fields["rank"].required = True
+            if not self.instance.pk and default_rank is not None:
+                self.rank_before = default_rank.pk  # what a new customer gets anyway
+                self.initial.setdefault("rank", default_rank.pk)
+        else:
+            del self.fields["rank"], self.fields["rank_reason"]
         self.fields["referred_by"].widget = forms.TextInput(attrs={"class": "form-control"})
         self.fields["referred_by"].help_text = _("Member number of the referrer.")
         self.fields["referred_by"].to_field_name = "member_number"
@@ -160,12 +179,31 @@ class CustomerForm(BootstrapFormMixin, forms.ModelForm):
         value = (self.cleaned_data.get("member_number") or "").strip().upper()
         return self._unique("member_number", value) or ""
 
+    def clean_joined_at(self):
+        # The form shows whole seconds; the same second as stored is the stored value.
+        value = self.cleaned_data.get("joined_at")
+        stored = self.instance.joined_at if self.instance.pk else None
+        if value and stored and value == stored.replace(microsecond=0):
+            return stored
+        return value
+
     def clean_old_member_id(self):
         value = (self.cleaned_data.get("old_member_id") or "").strip() or None
         return self._unique("old_member_id", value)
 
+    def rank_change(self):
+        """(rank, reason) when the form chose a rank other than the customer's, else None."""
+        if "rank" not in self.fields or "rank" not in self.changed_data:
+            return None
+        rank = self.cleaned_data.get("rank")
+        if rank is None or rank.pk == self.rank_before:
+            return None
+        return rank, self.cleaned_data.get("rank_reason", "").strip()
+
     def clean(self):
         cleaned = super().clean()
+        if "rank" in self.fields and self.rank_change() and not cleaned.get("rank_reason"):
+            self.add_error("rank_reason", _("Say why this customer gets this rank by hand."))
         if not (
             cleaned.get("email")
             or cleaned.get("phone")
@@ -204,12 +242,13 @@ class CustomerForm(BootstrapFormMixin, forms.ModelForm):
         data = {
             name: self.cleaned_data[name]
             for name in self._meta.fields
-            if name in self.cleaned_data and not self.fields[name].disabled
+            if name in self.cleaned_data and not self.fields[name].disabled and name != "rank"
         }
         custom = dict(self.instance.custom_fields or {})
         for definition in self.custom_definitions:
             value = to_json_value(self.cleaned_data.get(f"cf_{definition.key}"))
-            if value in (None, ""):
+            unset_yes_no = value is False and definition.key not in custom
+            if value in (None, "") or unset_yes_no:  # an unticked box leaves "unknown" alone
                 custom.pop(definition.key, None)
             else:
                 custom[definition.key] = value

@@ -3,7 +3,7 @@
 import hashlib
 import logging
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.admin.models import DELETION, LogEntry
@@ -73,11 +73,14 @@ def _display(customer: Customer, field: str) -> str | None:
     choices_display = getattr(customer, f"get_{field}_display", None)
     if choices_display is not None:
         return str(choices_display())
+    if isinstance(value, datetime):
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
     return str(value)
 
 
-def _snapshot(customer: Customer) -> dict[str, str | None]:
-    return {field: _display(customer, field) for field in TRACKED_FIELDS}
+def _value(customer: Customer, field: str):
+    """A field's stored value as compared for changes (a relation by its key)."""
+    return getattr(customer, Customer._meta.get_field(field).attname)
 
 
 def record_event(
@@ -135,24 +138,32 @@ def customer_create(*, data: dict, actor=None) -> Customer:
 
 @transaction.atomic
 def customer_update(*, customer: Customer, data: dict, actor=None) -> Customer:
-    """Apply cleaned form data and record what changed on the timeline."""
-    before = _snapshot(Customer.objects.get(pk=customer.pk))
+    """Apply cleaned form data to the stored customer; save and put on the timeline only the
+    fields whose value really changed (an unchanged form writes nothing, not even updated_at)."""
+    current = Customer.objects.select_for_update().get(pk=customer.pk)
+    before = {field: _value(current, field) for field in data}
+    shown_before = {field: _display(current, field) for field in TRACKED_FIELDS if field in data}
     for field, value in data.items():
-        setattr(customer, field, value)
-    refresh_search_text(customer)
-    customer.full_clean()
-    customer.save()
-    after = _snapshot(customer)
+        setattr(current, field, value)
+    refresh_search_text(current)
+    current.full_clean()
+    changed = [field for field in data if _value(current, field) != before[field]]
+    if not changed:
+        return current
+    current.save(update_fields=[*changed, "search_text", "updated_at"])
     changes = {
-        str(Customer._meta.get_field(field).verbose_name): [before[field], after[field]]
-        for field in TRACKED_FIELDS
-        if before[field] != after[field]
+        str(Customer._meta.get_field(field).verbose_name): [
+            shown_before[field],
+            _display(current, field),
+        ]
+        for field in changed
+        if field in shown_before
     }
     if changes:
         record_event(
-            customer=customer, kind=CustomerEvent.Kind.UPDATED, actor=actor, changes=changes
+            customer=current, kind=CustomerEvent.Kind.UPDATED, actor=actor, changes=changes
         )
-    return customer
+    return current
 
 
 def customer_has_history(customer: Customer) -> bool:

@@ -302,6 +302,25 @@ class CustomerFormMixin:
     form_class = CustomerForm
     raise_exception = True
 
+    def get_form_kwargs(self):
+        from ranks.selectors import default_rank
+
+        can_set_rank = self.request.user.has_perm("ranks.override_rank")
+        return {
+            **super().get_form_kwargs(),
+            "can_set_rank": can_set_rank,
+            "default_rank": default_rank() if can_set_rank and self.object is None else None,
+        }
+
+    def save_rank(self, form, customer):
+        """A rank chosen on the form is a manual rank, set by the rank service."""
+        change = form.rank_change()
+        if change is not None:
+            from ranks.services import set_override
+
+            rank, reason = change
+            set_override(customer=customer, rank=rank, reason=reason, actor=self.request.user)
+
     def form_invalid(self, form):
         messages.error(self.request, _("Please correct the errors below."))
         return super().form_invalid(form)
@@ -310,8 +329,11 @@ class CustomerFormMixin:
 class CustomerCreateView(PermissionRequiredMixin, CustomerFormMixin, CreateView):
     permission_required = "customers.add_customer"
 
+    @transaction.atomic
     def form_valid(self, form):
         self.object = services.customer_create(data=form.service_data(), actor=self.request.user)
+        form.instance = self.object
+        self.save_rank(form, self.object)
         messages.success(self.request, _("Customer %(name)s was created.") % {"name": self.object})
         return HttpResponseRedirect(self.object.get_absolute_url())
 
@@ -322,10 +344,14 @@ class CustomerUpdateView(PermissionRequiredMixin, CustomerFormMixin, UpdateView)
     def get_queryset(self):
         return Customer.objects.live().filter(anonymised_at__isnull=True)
 
+    @transaction.atomic
     def form_valid(self, form):
+        change = form.rank_change()
         self.object = services.customer_update(
             customer=self.object, data=form.service_data(), actor=self.request.user
         )
+        if change is not None:
+            self.save_rank(form, self.object)
         messages.success(self.request, _("Changes to %(name)s were saved.") % {"name": self.object})
         return HttpResponseRedirect(self.object.get_absolute_url())
 
