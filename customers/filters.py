@@ -6,11 +6,12 @@ text criteria go through the normalised search column (customers.search_text), t
 purchases are EXISTS sub-queries, so no criterion needs DISTINCT.
 """
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 import django_filters as filters
 from django import forms
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -25,6 +26,7 @@ from loyalty_admin.forms import (
     FilterForm,
     FreshFieldsMixin,
     RemoteSelectMultiple,
+    is_id,
 )
 from ranks.models import Rank
 from tags.models import CustomerTag, Tag
@@ -69,8 +71,45 @@ def _every(model):
     return lambda request: model.objects.all()
 
 
+# Bounds of numeric criteria: beyond them a value is a typing error, not a wish, and would
+# overflow a date or a database integer.
+MAX_DAYS = 36_500
+MAX_COUNT = 1_000_000_000
+MAX_AMOUNT = 10**15
+
+
+class ChoicesField(filters.fields.ModelMultipleChoiceField):
+    """Model choices whose values must be ids the database can hold."""
+
+    def clean(self, value):
+        for pk in value or ():
+            if pk not in ("", None) and not is_id(pk):
+                raise ValidationError(
+                    self.error_messages["invalid_choice"],
+                    code="invalid_choice",
+                    params={"value": pk},
+                )
+        return super().clean(value)
+
+
+class ModelChoicesFilter(filters.ModelMultipleChoiceFilter):
+    field_class = ChoicesField
+
+
+class BoundedRangeField(filters.fields.RangeField):
+    def __init__(self, *args, **kwargs):
+        bounds = {"min_value": -MAX_AMOUNT, "max_value": MAX_AMOUNT}
+        super().__init__(
+            (forms.DecimalField(**bounds), forms.DecimalField(**bounds)), *args, **kwargs
+        )
+
+
+class BoundedRangeFilter(filters.RangeFilter):
+    field_class = BoundedRangeField
+
+
 def _number_range(field_name, label):
-    return filters.RangeFilter(field_name=field_name, label=label)
+    return BoundedRangeFilter(field_name=field_name, label=label)
 
 
 class CustomerFilterSet(FilterCopiesMixin, FreshFieldsMixin, filters.FilterSet):
@@ -87,10 +126,10 @@ class CustomerFilterSet(FilterCopiesMixin, FreshFieldsMixin, filters.FilterSet):
     joined = _date_range("joined_at", _("Joined"))
     # distinct=False throughout: no filter joins a many-valued relation (tags and rewards are
     # EXISTS subqueries), and a DISTINCT over whole rows cost 50 ms at 1M customers.
-    rank = filters.ModelMultipleChoiceFilter(
+    rank = ModelChoicesFilter(
         label=_("Rank"), queryset=_every(Rank), field_name="rank", distinct=False
     )
-    store = filters.ModelMultipleChoiceFilter(
+    store = ModelChoicesFilter(
         label=_("Preferred store"),
         queryset=_every(Store),
         field_name="preferred_store",
@@ -116,30 +155,39 @@ class CustomerFilterSet(FilterCopiesMixin, FreshFieldsMixin, filters.FilterSet):
         widget=forms.Select(choices=[("", "—"), ("true", _("Yes")), ("false", _("No"))]),
     )
     app_used_days = filters.NumberFilter(
-        label=_("Used the app in the last … days"), method="filter_app_used_days", min_value=1
+        label=_("Used the app in the last … days"),
+        method="filter_app_used_days",
+        min_value=1,
+        max_value=MAX_DAYS,
     )
     purchased_days = filters.NumberFilter(
-        label=_("Purchased in the last … days"), method="filter_purchased_days", min_value=1
+        label=_("Purchased in the last … days"),
+        method="filter_purchased_days",
+        min_value=1,
+        max_value=MAX_DAYS,
     )
     orders_min = filters.NumberFilter(
-        label=_("Purchased at least … times"), field_name="order_count", lookup_expr="gte",
+        label=_("Purchased at least … times"),
+        field_name="order_count",
+        lookup_expr="gte",
         min_value=1,
-    )  # fmt: skip
-    tags_any = filters.ModelMultipleChoiceFilter(
+        max_value=MAX_COUNT,
+    )
+    tags_any = ModelChoicesFilter(
         label=_("Has any of the tags"),
         queryset=_every(Tag),
         method="filter_tags_any",
         distinct=False,
         widget=RemoteSelectMultiple(TAG_OPTIONS),
     )
-    tags_all = filters.ModelMultipleChoiceFilter(
+    tags_all = ModelChoicesFilter(
         label=_("Has all of the tags"),
         queryset=_every(Tag),
         method="filter_tags_all",
         distinct=False,
         widget=RemoteSelectMultiple(TAG_OPTIONS),
     )
-    tags_none = filters.ModelMultipleChoiceFilter(
+    tags_none = ModelChoicesFilter(
         label=_("Has none of the tags"),
         queryset=_every(Tag),
         method="filter_tags_none",
@@ -154,7 +202,10 @@ class CustomerFilterSet(FilterCopiesMixin, FreshFieldsMixin, filters.FilterSet):
         label=_("Redeemed until"), method="filter_noop", widget=DateInput
     )
     reward_min = filters.NumberFilter(
-        label=_("Redeemed at least (times)"), method="filter_noop", min_value=1
+        label=_("Redeemed at least (times)"),
+        method="filter_noop",
+        min_value=1,
+        max_value=MAX_COUNT,
     )
     wholesale_status = filters.ChoiceFilter(
         label=_("Wholesale status"),
@@ -173,7 +224,7 @@ class CustomerFilterSet(FilterCopiesMixin, FreshFieldsMixin, filters.FilterSet):
         method="filter_rank_preview",
         widget=forms.HiddenInput,
         validators=[
-            RegexValidator(r"^[0-9]+-(up|down)$", _("This rank preview link is not valid."))
+            RegexValidator(r"^[0-9]{1,18}-(up|down)$", _("This rank preview link is not valid."))
         ],
     )
 
@@ -298,7 +349,7 @@ class CustomerFilterSet(FilterCopiesMixin, FreshFieldsMixin, filters.FilterSet):
         # Day bounds as datetimes in the current time zone, so the index on redeemed_at serves.
         if start:
             redemptions = redemptions.filter(redeemed_at__gte=_day_start(start))
-        if end:
+        if end and end < date.max:
             redemptions = redemptions.filter(redeemed_at__lt=_day_start(end + timedelta(days=1)))
         if not minimum or minimum <= 1:
             return queryset.filter(Exists(redemptions))
@@ -367,7 +418,7 @@ class CustomBooleanFilter(_JSONKeyFilter, filters.BooleanFilter):
         return qs.exclude(_json_equals(self.key, True))
 
 
-class CustomRangeFilter(_JSONKeyFilter, filters.RangeFilter):
+class CustomRangeFilter(_JSONKeyFilter, BoundedRangeFilter):
     def filter(self, qs, value):
         if not value:
             return qs

@@ -8,8 +8,9 @@ from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer, CustomFieldDefinition, SavedView
 from customers.phone import normalise_phone
+from customers.selectors import customers_matching
 from customers.tables import column_choices
-from loyalty_admin.forms import BootstrapFormMixin
+from loyalty_admin.forms import BootstrapFormMixin, parse_ids
 
 
 class DateInput(forms.DateInput):
@@ -308,12 +309,20 @@ class ExportForm(BootstrapFormMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["columns"].choices = export_column_choices()
 
-    def clean_ids(self):
-        raw = self.cleaned_data.get("ids") or ""
+    def clean(self):
+        # The query and the selection are hidden: their errors are the form's.
+        cleaned = super().clean()
         try:
-            return [int(part) for part in raw.split(",") if part.strip()]
-        except ValueError:
-            raise ValidationError(_("The selection is not valid."), code="invalid") from None
+            cleaned["ids"] = parse_ids((cleaned.get("ids") or "").split(","))
+        except ValidationError as error:
+            raise ValidationError(error.messages) from None
+        try:
+            customers_matching(cleaned.get("query") or "")
+        except ValidationError as error:
+            raise ValidationError(
+                _("The filter is not valid: %(why)s") % {"why": " ".join(error.messages)}
+            ) from None
+        return cleaned
 
 
 class SavedViewForm(BootstrapFormMixin, forms.ModelForm):

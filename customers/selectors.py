@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from customers.filters import CustomerFilterSet
 from customers.models import Customer, CustomerEvent, ExportJob, SavedView
 from loyalty_admin.db import side_query, without_parallel_workers
+from loyalty_admin.forms import parse_ids
 
 
 def customer_filterset(query_string: str = "", *, data: QueryDict | None = None):
@@ -16,12 +17,21 @@ def customer_filterset(query_string: str = "", *, data: QueryDict | None = None)
     return CustomerFilterSet(data, queryset=Customer.objects.for_list())
 
 
+def filter_errors(filterset) -> list[tuple[str, list[str]]]:
+    """An invalid filter's errors as (the criterion's label, its messages)."""
+    fields = filterset.form.fields
+    return [
+        (str(fields[name].label) if name in fields else name, list(errors))
+        for name, errors in filterset.errors.items()
+    ]
+
+
 def customers_matching(query_string: str):
     """The customers a list query string selects; raise ValidationError if it is invalid."""
     filterset = customer_filterset(query_string)
     if not filterset.is_valid():
         raise ValidationError(
-            "; ".join(f"{field}: {' '.join(errors)}" for field, errors in filterset.errors.items())
+            "; ".join(f"{label}: {' '.join(errors)}" for label, errors in filter_errors(filterset))
         )
     return filterset.qs
 
@@ -32,7 +42,7 @@ def bulk_target(data) -> tuple[str, list[int], object]:
     query = data.get("query", "")
     if data.get("scope") == "all":
         return query, [], customers_matching(query)
-    ids = [int(pk) for pk in data.getlist("ids") if pk.isdigit()]
+    ids = parse_ids(data.getlist("ids"))
     if not ids:
         raise ValidationError(_("Select at least one customer, or choose all matching."))
     return query, ids, customers_matching(query).filter(pk__in=ids)

@@ -59,6 +59,7 @@ from customers.tables import (
 )
 from customers.tasks import bulk_status_task
 from loyalty_admin.db import side_query, without_parallel_workers
+from loyalty_admin.forms import is_id, parse_ids
 from loyalty_admin.views import RetryJobMixin
 from ranks.forms import OverrideForm
 from ranks.selectors import why_this_rank
@@ -217,6 +218,8 @@ class CustomerListView(PermissionRequiredMixin, FilterView):
         context = super().get_context_data(**kwargs)
         filterset = context["filter"]
         context["valid"] = valid = filterset.is_valid()
+        if not valid:
+            context["filter_errors"] = selectors.filter_errors(filterset)
         if valid:
             ordering, sort = ordering_for(self.request.GET.get("sort", ""))
             base = _query_without_page(self.request)
@@ -238,7 +241,7 @@ class CustomerListView(PermissionRequiredMixin, FilterView):
         rule_for = self.request.GET.get("rule_for", "")
         context["rule_tag"] = (
             Tag.objects.filter(pk=rule_for, kind=Tag.Kind.AUTOMATIC).first()
-            if rule_for.isdigit() and self.request.user.has_perm("tags.change_tag")
+            if is_id(rule_for) and self.request.user.has_perm("tags.change_tag")
             else None
         )
         context["rank_preview_direction"] = (context["rank_preview"] or "").rpartition("-")[2]
@@ -642,7 +645,7 @@ class ExportView(PermissionRequiredMixin, FormView):
 
     def get_initial(self):
         source = self.request.POST if self.request.method == "POST" else self.request.GET
-        ids = ",".join(pk for pk in source.getlist("ids") if pk.isdigit())
+        ids = ",".join(pk for pk in source.getlist("ids") if is_id(pk))
         query = source.get("query", "")
         if source.get("scope") == "all":
             ids = ""
@@ -660,6 +663,9 @@ class ExportView(PermissionRequiredMixin, FormView):
             return self.render_to_response(self.get_context_data(form=form))
         return super().post(request, *args, **kwargs)
 
+    def form_invalid(self, form):
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         form = context["form"]
@@ -668,10 +674,10 @@ class ExportView(PermissionRequiredMixin, FormView):
         try:
             queryset = selectors.customers_matching(query)
             if ids:
-                queryset = queryset.filter(pk__in=[int(i) for i in str(ids).split(",") if i])
+                queryset = queryset.filter(pk__in=parse_ids(str(ids).split(",")))
             count, more = selectors.capped_count(queryset, settings.LIST_COUNT_CAP)
             context["count"] = {"count": count, "capped": more}
-        except (ValidationError, ValueError):
+        except ValidationError:
             context["count"] = None
         context["query"] = query
         return context

@@ -3,10 +3,29 @@
 import copy
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.forms.widgets import Input
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext_lazy as _
 
 from loyalty_admin.html import conditional_escape, escape, flatatt
+
+# The largest key a database id column holds (bigint; SQLite's INTEGER): a larger number in
+# a query string is refused as invalid instead of overflowing the driver.
+MAX_ID = 2**63 - 1
+
+
+def is_id(value) -> bool:
+    text = str(value)
+    return 0 < len(text) <= 19 and text.isascii() and text.isdigit() and int(text) <= MAX_ID
+
+
+def parse_ids(values) -> list[int]:
+    """Row ids from a form's strings; ValidationError if any is not one."""
+    values = [str(value).strip() for value in values if str(value).strip()]
+    if not all(is_id(value) for value in values):
+        raise ValidationError(_("The selection is not valid."), code="invalid")
+    return [int(value) for value in values]
 
 
 class BootstrapFormMixin:
@@ -146,7 +165,7 @@ class RemoteSelectMultiple(FastSelectMultiple):
         return attrs
 
     def render(self, name, value, attrs=None, renderer=None):
-        wanted = [v for v in self.format_value(value) if v.isdigit()]
+        wanted = [v for v in self.format_value(value) if is_id(v)]
         queryset = getattr(self.choices, "queryset", None)
         full_choices = self.choices
         if queryset is not None:  # nothing chosen: no query to build (half a ms each)

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import ListView
 
+from loyalty_admin.forms import is_id
 from loyalty_admin.views import RetryJobMixin
 from migration import jobs
 from migration.files import FileRejected
@@ -127,7 +128,7 @@ class MapView(PermissionRequiredMixin, View):
         if job is None:
             return redirect("migration:detail", pk)
         profile = None
-        if request.GET.get("profile", "").isdigit():
+        if is_id(request.GET.get("profile", "")):
             profile = MappingProfile.objects.filter(pk=request.GET["profile"]).first()
         try:
             form = self.form(job, initial=self.initial(job, profile))

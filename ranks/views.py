@@ -20,6 +20,7 @@ from django.views.generic import CreateView, DetailView, TemplateView
 
 from customers.models import Customer
 from loyalty_admin.dashboard import dashboard_figures
+from loyalty_admin.forms import is_id
 from loyalty_admin.palette import CHART_HEX
 from loyalty_admin.views import RetryJobMixin
 from ranks import selectors, services
@@ -102,7 +103,7 @@ class _PreviewThenSave(PermissionRequiredMixin, View):
             return render(request, self.template_name, self.context(form), status=400)
         proposal = form.proposal()
         simulation = None
-        if request.POST.get("simulation", "").isdigit():
+        if is_id(request.POST.get("simulation", "")):
             simulation = RankSimulation.objects.filter(
                 pk=request.POST["simulation"], created_by=request.user
             ).first()

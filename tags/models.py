@@ -30,6 +30,9 @@ class Tag(models.Model):
     rule_applied_at = models.DateTimeField(_("rule last applied"), null=True, blank=True)
     rule_added = models.PositiveIntegerField(_("added by the last run"), default=0)
     rule_removed = models.PositiveIntegerField(_("removed by the last run"), default=0)
+    # Why the last run of the rule failed (empty when it succeeded), shown on the tag list.
+    rule_error = models.TextField(_("last run's error"), blank=True)
+    rule_failed_at = models.DateTimeField(_("rule last failed"), null=True, blank=True)
 
     class Meta:
         ordering = ["name"]

@@ -277,15 +277,39 @@ def apply_rule(tag: Tag, *, actor=None) -> tuple[int, int]:
             source=CustomerTag.Source.RULE,
         )
         Tag.objects.filter(pk=tag.pk).update(
-            rule_applied_at=timezone.now(), rule_added=added, rule_removed=removed
+            rule_applied_at=timezone.now(),
+            rule_added=added,
+            rule_removed=removed,
+            rule_error="",
+            rule_failed_at=None,
         )
     logger.info("rule of tag %s applied: %s added, %s removed", tag.pk, added, removed)
     return added, removed
 
 
-def apply_all_rules(*, actor=None, tag_ids=None) -> dict[str, tuple[int, int]]:
-    """Apply every automatic tag's rule (or those of `tag_ids`): {name: (added, removed)}."""
+def apply_all_rules(*, actor=None, tag_ids=None, slug=None) -> dict[str, tuple[int, int] | str]:
+    """Apply every automatic tag's rule (or those of `tag_ids`, or the one of `slug`):
+    {name: (added, removed)}, or {name: why} for a rule that failed. A failing rule changes
+    nothing, is recorded on its tag for staff to see, and never stops the rules after it."""
     tags = Tag.objects.filter(kind=Tag.Kind.AUTOMATIC).order_by("name")
     if tag_ids is not None:
         tags = tags.filter(pk__in=tag_ids)
-    return {tag.name: apply_rule(tag, actor=actor) for tag in tags}
+    if slug is not None:
+        tags = tags.filter(slug=slug)
+    results = {}
+    for tag in tags:
+        try:
+            results[tag.name] = apply_rule(tag, actor=actor)
+        except Exception as error:  # one rule's failure, whatever it is, is that rule's
+            results[tag.name] = _rule_failed(tag, error)
+    return results
+
+
+def _rule_failed(tag: Tag, error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        why = " ".join(error.messages)
+    else:
+        why = _("The rule could not be run (%(error)s).") % {"error": type(error).__name__}
+    Tag.objects.filter(pk=tag.pk).update(rule_error=why, rule_failed_at=timezone.now())
+    logger.warning("rule of tag %s failed: %s", tag.pk, type(error).__name__)
+    return why

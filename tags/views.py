@@ -14,6 +14,7 @@ from django.views.generic import TemplateView
 
 from customers.models import Customer
 from customers.selectors import bulk_target, capped_count, customer_tags
+from loyalty_admin.forms import is_id
 from tags import services
 from tags.forms import AssignTagsForm, TagForm, TagSearchForm
 from tags.models import CustomerTag, Tag
@@ -108,7 +109,7 @@ class RuleFromFilterView(PermissionRequiredMixin, View):
         existing = request.POST.get("tag", "")
         try:
             rule = services.check_rule(query)
-            if existing.isdigit():
+            if is_id(existing):
                 tag = get_object_or_404(Tag, pk=existing, kind=Tag.Kind.AUTOMATIC)
                 tag.rule = rule
             else:

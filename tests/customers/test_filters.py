@@ -201,7 +201,7 @@ def test_archived_customers_are_hidden_unless_asked_for():
 def test_invalid_filter_is_reported():
     from django.core.exceptions import ValidationError
 
-    with pytest.raises(ValidationError, match="points"):
+    with pytest.raises(ValidationError, match="Points balance: Enter a number"):
         customers_matching("points_min=lots")
 
 

@@ -282,7 +282,7 @@ def test_export_command_writes_file(tmp_path):
 
 
 def test_export_command_rejects_bad_filter(tmp_path):
-    with pytest.raises(CommandError, match="points"):
+    with pytest.raises(CommandError, match="Points balance: Enter a number"):
         call_command(
             "export_customers", "--filter", "points_min=x", "--output", str(tmp_path / "o.xlsx")
         )
