@@ -263,8 +263,11 @@ def send_password_reset_link(*, customer: Customer, actor) -> PasswordResetLink:
         raise ValidationError(
             _("This customer has no email address to send a link to."), code="no_email"
         )
-    if customer.is_archived:
-        raise ValidationError(_("Archived customers cannot be sent links."), code="archived")
+    if not may_reset_password(customer):
+        raise ValidationError(
+            _("Blocked, archived or anonymised customers cannot be sent links."),
+            code="not_allowed",
+        )
     now = timezone.now()
     recent = list(
         customer.password_reset_links.filter(created_at__gte=now - timedelta(hours=1))
@@ -309,13 +312,22 @@ def send_password_reset_link(*, customer: Customer, actor) -> PasswordResetLink:
     return link
 
 
+def may_reset_password(customer: Customer) -> bool:
+    """A blocked, archived or anonymised customer's links stop working, sent or not."""
+    return (
+        customer.status != Customer.Status.BLOCKED
+        and customer.archived_at is None
+        and customer.anonymised_at is None
+    )
+
+
 def usable_reset_link(token: str) -> PasswordResetLink | None:
     link = (
         PasswordResetLink.objects.select_related("customer")
         .filter(token_hash=_token_hash(token))
         .first()
     )
-    if link is None or not link.is_usable:
+    if link is None or not link.is_usable or not may_reset_password(link.customer):
         return None
     return link
 
@@ -329,7 +341,7 @@ def set_password_with_link(*, token: str, password: str) -> Customer:
         .filter(token_hash=_token_hash(token))
         .first()
     )
-    if link is None or not link.is_usable:
+    if link is None or not link.is_usable or not may_reset_password(link.customer):
         raise ValidationError(
             _("This link has expired or was already used. Ask for a new one."), code="invalid"
         )

@@ -119,6 +119,29 @@ def test_reset_link_expires(client, admin_user):
     assert response.status_code == 410
 
 
+@pytest.mark.parametrize("then", ["block", "archive", "anonymise"])
+def test_a_reset_link_stops_working_when_the_customer_is_blocked_archived_or_anonymised(
+    client, admin_user, then
+):
+    customer = CustomerFactory(email="mai@example.com")
+    services.send_password_reset_link(customer=customer, actor=admin_user)
+    path = re.search(r"/account/reset/\S+/", mail.outbox[0].body).group(0)
+    if then == "block":
+        services.customer_update(customer=customer, data={"status": "blocked"}, actor=admin_user)
+    elif then == "archive":
+        services.customer_archive(customer=customer, actor=admin_user)
+    else:
+        services.customer_anonymise(customer=customer, reason="ticket 7", actor=admin_user)
+    assert client.get(path).status_code == 410
+    response = client.post(path, {"password1": "new-secret-99", "password2": "new-secret-99"})
+    assert response.status_code == 410
+    customer.refresh_from_db()
+    assert not check_password("new-secret-99", customer.password)
+    if then == "block":
+        with pytest.raises(ValidationError, match="Blocked, archived or anonymised"):
+            services.send_password_reset_link(customer=customer, actor=admin_user)
+
+
 def test_reset_link_is_rate_limited(admin_user, settings):
     settings.PASSWORD_RESET_MAX_PER_HOUR = 2
     customer = CustomerFactory(email="mai@example.com")
