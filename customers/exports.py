@@ -28,7 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer, CustomFieldDefinition
-from customers.xlsx_safety import escape_cell
+from customers.xlsx_safety import CSV_RISK, escape_csv
 from customers.xlsx_stream import XLSX_MAX_ROWS, XlsxStreamWriter
 from tags.models import CustomerTag
 
@@ -165,8 +165,9 @@ def _render_batch(batch, columns, displays, want_tags):
         yield cells
 
 
-def write_xlsx(path, queryset, columns: list[ExportColumn], progress=None) -> int:
-    """Write the customers to an XLSX file; continue on a new sheet past Excel's row limit."""
+def write_xlsx(path, queryset, columns: list[ExportColumn], progress=None, cut=None) -> int:
+    """Write the customers to an XLSX file; continue on a new sheet past Excel's row limit.
+    `cut(n)` hears how many text cells were longer than a cell holds (cut with a marker)."""
     with XlsxStreamWriter(
         path,
         [column.label for column in columns],
@@ -179,6 +180,8 @@ def write_xlsx(path, queryset, columns: list[ExportColumn], progress=None) -> in
                 progress(workbook.rows_written)
     if progress is not None:
         progress(workbook.rows_written)
+    if cut is not None and workbook.cells_cut:
+        cut(workbook.cells_cut)
     return workbook.rows_written
 
 
@@ -198,7 +201,7 @@ def csv_lines(queryset, columns: list[ExportColumn]) -> Iterator[str]:
 
 def _csv_cell(value):
     if isinstance(value, str):
-        return escape_cell(value)
+        return escape_csv(value)
     if isinstance(value, datetime.datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, datetime.date):
@@ -206,15 +209,12 @@ def _csv_cell(value):
     return value
 
 
-FORMULA_START = r"^[=+@\t\r-]"  # the SQL twin of xlsx_safety.FORMULA_TRIGGERS (no NUL in PG)
-
-
 def _safe_text(expression):
-    """SQL for escape_cell(): a leading apostrophe before formula triggers; '' as NULL."""
+    """SQL for escape_csv(): a leading apostrophe before formula-like text; '' as NULL."""
     text = Cast(expression, CharField())
     return NullIf(
         Case(
-            When(Regex(text, Value(FORMULA_START)), then=Concat(Value("'"), text)),
+            When(Regex(text, Value(CSV_RISK)), then=Concat(Value("'"), text)),
             default=text,
             output_field=CharField(),
         ),
@@ -300,7 +300,8 @@ def _write_csv_copy(path, queryset, columns: list[ExportColumn]) -> int:
     return max(rows, 0)
 
 
-def write_csv(path, queryset, columns: list[ExportColumn], progress=None) -> int:
+def write_csv(path, queryset, columns: list[ExportColumn], progress=None, cut=None) -> int:
+    """Write the customers to a CSV file (a CSV cell has no length limit: nothing is cut)."""
     if connection.vendor == "postgresql":
         rows = _write_csv_copy(path, queryset, columns)
         if progress is not None:

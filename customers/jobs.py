@@ -79,7 +79,9 @@ def run_export_job(job_id: int, progress=None) -> ExportJob:
         columns = resolve_columns(job.columns)
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / _filename(job)
-            rows = WRITERS[job.file_format](path, queryset, columns, progress=report)
+            rows = WRITERS[job.file_format](
+                path, queryset, columns, progress=report, cut=lambda n: setattr(job, "cells_cut", n)
+            )
             with path.open("rb") as handle:
                 job.file.save(_filename(job), File(handle), save=False)
     except Exception as error:
@@ -93,7 +95,9 @@ def run_export_job(job_id: int, progress=None) -> ExportJob:
     job.rows_done = rows
     job.finished_at = timezone.now()
     job.expires_at = job.finished_at + settings.EXPORT_LINK_LIFETIME
-    job.save(update_fields=["status", "rows_done", "file", "finished_at", "expires_at"])
+    job.save(
+        update_fields=["status", "rows_done", "cells_cut", "file", "finished_at", "expires_at"]
+    )
     logger.info("export job %s wrote %s rows", job.pk, rows)
     prune_expired_exports()
     return job

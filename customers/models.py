@@ -509,6 +509,8 @@ class ExportJob(models.Model):
     status = models.CharField(max_length=8, choices=Status, default=Status.QUEUED)
     total_rows = models.PositiveIntegerField(null=True, blank=True)
     rows_done = models.PositiveIntegerField(default=0)
+    # Text cells longer than a spreadsheet cell holds, written cut with a visible marker.
+    cells_cut = models.PositiveIntegerField(default=0)
     file = models.FileField(upload_to="exports/%Y/%m/", blank=True)
     error = models.TextField(blank=True)
     via = models.CharField(max_length=12, default="web")

@@ -8,8 +8,8 @@ of its generality: every cell is text, a number, a date or a date-time, and each
 built as one string. This writer does only that, to the Office Open XML SpreadsheetML format:
 
 - text is an inline string (`t="inlineStr"`): never a formula, never a shared-strings table
-  held in memory; text that a spreadsheet would read as a formula when retyped gets the
-  leading apostrophe of xlsx_safety as well (DESIGN.md §7);
+  held in memory; text that a spreadsheet would read as a formula when edited also carries
+  the `quotePrefix` style, with nothing added to the value (xlsx_safety, DESIGN.md §7);
 - numbers are `<v>` values, dates and date-times serial numbers with a date format;
 - each sheet's XML streams to a temporary file and is then deflated into the package, so
   memory stays flat and the zip entry knows its size (ZIP64 only when a sheet needs it);
@@ -21,6 +21,7 @@ Tests read the files back with openpyxl and python-calamine (tests/customers/tes
 
 import datetime
 import io
+import math
 import re
 import tempfile
 import time
@@ -31,7 +32,7 @@ from xml.sax.saxutils import quoteattr
 
 from openpyxl.utils.cell import get_column_letter
 
-from customers.xlsx_safety import escape_cell
+from customers.xlsx_safety import is_formula_like
 
 XLSX_MAX_ROWS = 1_048_576
 MAX_SHEET_NAME = 31
@@ -44,8 +45,9 @@ _RELS_TYPE = "application/vnd.openxmlformats-package.relationships+xml"
 _CT = "application/vnd.openxmlformats-officedocument.spreadsheetml"
 _DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 
-# Cell formats (cellXfs in styles.xml): 0 plain, 1 date, 2 date-time, 3 bold header.
-DATE_STYLE, DATETIME_STYLE, HEADER_STYLE = 1, 2, 3
+# Cell formats (cellXfs in styles.xml): 0 plain, 1 date, 2 date-time, 3 bold header, 4 text
+# that stays text when edited (quotePrefix).
+DATE_STYLE, DATETIME_STYLE, HEADER_STYLE, QUOTED_STYLE = 1, 2, 3, 4
 _STYLES = (
     f'<styleSheet xmlns="{_MAIN}">'
     '<numFmts count="2"><numFmt numFmtId="164" formatCode="yyyy-mm-dd"/>'
@@ -56,18 +58,28 @@ _STYLES = (
     '<fill><patternFill patternType="gray125"/></fill></fills>'
     '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
     '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-    '<cellXfs count="4"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    '<cellXfs count="5"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
     '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
     '<xf numFmtId="165" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
-    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/></cellXfs>'
+    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
+    '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" quotePrefix="1"/></cellXfs>'
     '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
     "</styleSheet>"
 )
 
-# Characters XML 1.0 cannot carry; SpreadsheetML writes them as _xHHHH_.
-_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_NEEDS_ESCAPE = re.compile("[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# Characters XML 1.0 cannot carry (and CR, which an XML reader turns into LF): SpreadsheetML
+# writes them as _xHHHH_, so a literal "_xHHHH_" in the text has its "_" written as _x005F_.
+_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\r\x0e-\x1f\ufffe\uffff]")
+_LITERAL = re.compile("_(?=x[0-9A-Fa-f]{4}_)")
+_NEEDS_ESCAPE = re.compile("[&<>\x00-\x08\x0b\x0c\r\x0e-\x1f\ufffe\uffff]|_x[0-9A-Fa-f]{4}_")
 _EXCEL_EPOCH = datetime.date(1899, 12, 30).toordinal()
+# Excel counts a 29 February 1900 that never was: serials before 1 March 1900 are one less,
+# and a date before 1900 has no serial at all (written as its ISO text instead).
+_FIRST_TRUE_SERIAL = datetime.date(1900, 3, 1)
+_FIRST_SERIAL = datetime.date(1900, 1, 1)
+# Excel keeps at most this many characters in a cell; longer text is cut with a marker.
+MAX_CELL_TEXT = 32_767
+CUT_MARKER = " […cut]"
 
 
 def column_letter(index: int) -> str:
@@ -76,9 +88,9 @@ def column_letter(index: int) -> str:
 
 
 def _text(value: str) -> str:
-    """Escaped element text of one string (formula-safe, XML-safe, spaces kept)."""
-    value = escape_cell(value)
+    """Escaped element text of one string (XML-safe, spaces kept)."""
     if _NEEDS_ESCAPE.search(value):
+        value = _LITERAL.sub("_x005F_", value)
         value = _UNSAFE.sub(lambda m: f"_x{ord(m.group()):04X}_", xml_escape(value))
     if value[0] in " \t\n" or value[-1] in " \t\n":
         return f'<t xml:space="preserve">{value}</t>'
@@ -86,21 +98,36 @@ def _text(value: str) -> str:
 
 
 def _serial(value: datetime.date) -> str:
+    days = value.toordinal() - _EXCEL_EPOCH
+    if days < _FIRST_TRUE_SERIAL.toordinal() - _EXCEL_EPOCH:
+        days -= 1
     if isinstance(value, datetime.datetime):
         seconds = value.hour * 3600 + value.minute * 60 + value.second
-        return repr(value.toordinal() - _EXCEL_EPOCH + seconds / 86400)
-    return str(value.toordinal() - _EXCEL_EPOCH)
+        return repr(days + seconds / 86400)
+    return str(days)
 
 
 def _cell(ref: str, value) -> str:
     """One cell's XML; "" for an empty one. Exact types first: this runs for every cell."""
     kind = type(value)
     if kind is str:
-        return f'<c r="{ref}" t="inlineStr"><is>{_text(value)}</is></c>' if value else ""
+        if not value:
+            return ""
+        style = f' s="{QUOTED_STYLE}"' if is_formula_like(value) else ""
+        return f'<c r="{ref}"{style} t="inlineStr"><is>{_text(value)}</is></c>'
     if value is None:
         return ""
-    if kind is int or kind is float or kind is Decimal:
+    if kind is int:
         return f'<c r="{ref}"><v>{value}</v></c>'
+    if kind is float or kind is Decimal:
+        finite = value.is_finite() if kind is Decimal else math.isfinite(value)
+        if not finite:
+            raise ValueError(f"Cannot write {value} to a cell: a spreadsheet has no such number")
+        return f'<c r="{ref}"><v>{value}</v></c>'
+    if (kind is datetime.datetime or kind is datetime.date) and (
+        (value.date() if kind is datetime.datetime else value) < _FIRST_SERIAL
+    ):
+        return _cell(ref, value.isoformat(sep=" ") if kind is datetime.datetime else str(value))
     if kind is datetime.datetime:
         return f'<c r="{ref}" s="{DATETIME_STYLE}"><v>{_serial(value)}</v></c>'
     if kind is datetime.date:
@@ -135,6 +162,7 @@ class XlsxStreamWriter:
         self.sheet_title = sheet_title[:MAX_SHEET_NAME]
         self.max_rows = max_rows
         self.rows_written = 0
+        self.cells_cut = 0  # text cells longer than Excel holds, written cut with CUT_MARKER
         self._letters = [column_letter(i) for i in range(len(self.header))]
         self._zip = zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED)
         self._sheet_names: list[str] = []
@@ -163,6 +191,9 @@ class XlsxStreamWriter:
             self._letters.append(column_letter(len(self._letters)))
         parts = [f'<row r="{row}">']
         for letter, value in zip(self._letters, cells, strict=False):
+            if type(value) is str and len(value) > MAX_CELL_TEXT:
+                value = value[: MAX_CELL_TEXT - len(CUT_MARKER)] + CUT_MARKER
+                self.cells_cut += 1
             parts.append(_cell(f"{letter}{row}", value))
         parts.append("</row>")
         self._sheet.write("".join(parts))

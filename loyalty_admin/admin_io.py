@@ -10,7 +10,7 @@ and validates like the customer form.
 from import_export import resources, widgets
 from import_export.admin import ImportExportModelAdmin
 
-from customers.xlsx_safety import escape_cell
+from customers.xlsx_safety import escape_csv
 
 
 class SafeResource(resources.ModelResource):
@@ -19,7 +19,7 @@ class SafeResource(resources.ModelResource):
     def export_field(self, field, instance, **kwargs):
         value = super().export_field(field, instance, **kwargs)
         if isinstance(value, str) and not isinstance(field.widget, widgets.NumberWidget):
-            return escape_cell(value)
+            return escape_csv(value)  # an apostrophe only where a formula could start
         return value
 
 

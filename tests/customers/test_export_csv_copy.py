@@ -56,13 +56,19 @@ def test_copy_csv_equals_the_python_writer(tmp_path):
         first_name="Plain", last_name="", email=None, gender="", custom_fields={"newsletter": False}
     )
     CustomerFactory(first_name="Empty custom", custom_fields={})
+    CustomerFactory(
+        first_name="Negative",
+        last_name="-5",
+        city="+HYPERLINK(1)",
+        custom_fields={"size": -5, "note": "-1+2"},
+    )
     columns = list(available_columns().values())
     assert len(columns) > 25
     queryset = Customer.objects.all()
 
     python_file, copy_file = tmp_path / "python.csv", tmp_path / "copy.csv"
-    assert _write_csv_python(python_file, queryset, columns) == 3
-    assert write_csv(copy_file, queryset, columns) == 3
+    assert _write_csv_python(python_file, queryset, columns) == 4
+    assert write_csv(copy_file, queryset, columns) == 4
     assert copy_file.read_bytes().decode() == python_file.read_bytes().decode()
     with copy_file.open(encoding="utf-8-sig", newline="") as handle:
         rows = {row["First name"]: row for row in csv.DictReader(handle)}
@@ -75,3 +81,8 @@ def test_copy_csv_equals_the_python_writer(tmp_path):
     assert row["Joined"] == "2026-01-01 01:30:15"  # local time (Asia/Ho_Chi_Minh), no microseconds
     assert row["News"] == "yes" and row["Size"] == "42.5" and row["Note"] == "'+1 note"
     assert rows["Plain"]["News"] == "no" and rows["Empty custom"]["News"] == ""
+    # A phone number and a plain negative number stay as they are; a formula does not.
+    assert row["Mobile number"] == "+84912345678"
+    negative = rows["Negative"]
+    assert (negative["Last name"], negative["Size"]) == ("-5", "-5")
+    assert (negative["City"], negative["Note"]) == ("'+HYPERLINK(1)", "'-1+2")

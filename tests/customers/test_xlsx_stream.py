@@ -47,7 +47,7 @@ def test_every_cell_type_reads_back_in_openpyxl(workbook_path):
     assert rows[0] == tuple(HEADER)
     assert rows[1] == (
         "Hà Nội & <Huế>",
-        '\'=HYPERLINK("http://x")',  # formula-safe, and stored as text, never as a formula
+        '=HYPERLINK("http://x")',  # stored as text, never as a formula, nothing added
         "  spaced  ",
         "bell_x0007_and_x001B_escape",  # XML cannot hold these: SpreadsheetML's escapes,
         # which Excel and calamine decode (below) and openpyxl leaves as they are
@@ -66,12 +66,36 @@ def test_every_cell_type_reads_back_in_openpyxl(workbook_path):
     assert sheet["K2"].number_format == "yyyy-mm-dd hh:mm"
     assert sheet["A1"].font.b and not sheet["A2"].font.b
     assert sheet.freeze_panes == "A2"
+    # Formula-like text keeps the quote prefix when edited; other text has no style.
+    assert sheet["B2"].quotePrefix and not sheet["A2"].quotePrefix
+
+
+@pytest.mark.parametrize(
+    ("value", "quoted"),
+    [
+        ("+84969788698", True),
+        ("-5", True),
+        ("@user", True),
+        ("\tTab", True),
+        ("\rCR", True),
+        ("Nguyễn", False),
+        ("a=b", False),
+    ],
+)
+def test_formula_like_text_is_quoted_and_read_back_unchanged(tmp_path, value, quoted):
+    path = tmp_path / "out.xlsx"
+    with XlsxStreamWriter(path, ["Value"], "Customers") as writer:
+        writer.write_row([value])
+    cell = openpyxl.load_workbook(path).active["A2"]
+    assert (cell.data_type, bool(cell.quotePrefix)) == ("s", quoted)
+    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python()
+    assert rows[1] == [value]  # openpyxl leaves the CR's _x000D_ undecoded; Excel decodes it
 
 
 def test_every_cell_type_reads_back_in_calamine(workbook_path):
     rows = CalamineWorkbook.from_path(str(workbook_path)).get_sheet_by_index(0).to_python()
     assert rows[0] == HEADER
-    assert rows[1][:3] == ["Hà Nội & <Huế>", '\'=HYPERLINK("http://x")', "  spaced  "]
+    assert rows[1][:3] == ["Hà Nội & <Huế>", '=HYPERLINK("http://x")', "  spaced  "]
     assert rows[1][6:9] == [42, 1234.5, 2.5]
     assert rows[1][9] == datetime.date(2024, 2, 29)
     assert rows[1][10] == datetime.datetime(2024, 2, 29, 13, 45, 30)
@@ -154,3 +178,65 @@ def test_customer_export_continues_on_further_sheets_and_never_truncates(tmp_pat
     data = [row for sheet in workbook for row in list(sheet.iter_rows(values_only=True))[1:]]
     numbers = list(Customer.objects.order_by("pk").values_list("member_number", flat=True))
     assert data == [(number, "Blocked") for number in numbers]  # the label, not the code
+
+
+def test_text_the_readers_would_decode_or_change_reads_back_as_written(tmp_path):
+    values = ["_x0041_ stays", "line\r\nbreak\rCR", "tab\there"]
+    path = tmp_path / "out.xlsx"
+    with XlsxStreamWriter(path, ["A", "B", "C"], "Customers") as writer:
+        writer.write_row(values)
+    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python()
+    assert rows[1] == values
+
+
+def test_numbers_a_spreadsheet_cannot_hold_are_refused(tmp_path):
+    for value in (float("nan"), float("inf"), Decimal("NaN"), Decimal("-Infinity")):
+        with (
+            pytest.raises(ValueError, match="a spreadsheet has no such number"),
+            XlsxStreamWriter(tmp_path / "out.xlsx", ["A"], "Customers") as writer,
+        ):
+            writer.write_row([value])
+
+
+def test_dates_around_excels_leap_day_and_before_1900(tmp_path):
+    days = [
+        datetime.date(1900, 1, 1),
+        datetime.date(1900, 2, 28),
+        datetime.date(1900, 3, 1),
+        datetime.datetime(1900, 2, 28, 12, 0),
+        datetime.date(1899, 12, 31),
+    ]
+    path = tmp_path / "out.xlsx"
+    with XlsxStreamWriter(path, ["A", "B", "C", "D", "E"], "Customers") as writer:
+        writer.write_row(days)
+    row = next(openpyxl.load_workbook(path).active.iter_rows(min_row=2, values_only=True))
+    assert list(row) == [
+        datetime.datetime(1900, 1, 1),
+        datetime.datetime(1900, 2, 28),
+        datetime.datetime(1900, 3, 1),
+        datetime.datetime(1900, 2, 28, 12, 0),
+        "1899-12-31",
+    ]
+
+
+def test_text_longer_than_a_cell_holds_is_cut_with_a_marker_and_counted(tmp_path):
+    from customers.xlsx_stream import CUT_MARKER, MAX_CELL_TEXT
+
+    path = tmp_path / "out.xlsx"
+    with XlsxStreamWriter(path, ["A", "B"], "Customers") as writer:
+        writer.write_row(["x" * 40_000, "y" * MAX_CELL_TEXT])
+    assert writer.cells_cut == 1
+    row = next(openpyxl.load_workbook(path).active.iter_rows(min_row=2, values_only=True))
+    assert len(row[0]) == MAX_CELL_TEXT and row[0].endswith(CUT_MARKER)
+    assert row[1] == "y" * MAX_CELL_TEXT
+
+
+def test_an_export_job_records_the_cells_it_cut(admin_user):
+    from customers import jobs
+    from customers.models import CustomFieldDefinition, ExportJob
+
+    CustomFieldDefinition.objects.create(key="notes", label="Notes", field_type="text")
+    CustomerFactory(custom_fields={"notes": "a" * 40_000})
+    job = ExportJob.objects.create(created_by=admin_user, columns=["member_number", "cf_notes"])
+    job = jobs.run_export_job(job.pk)
+    assert (job.status, job.cells_cut) == ("done", 1)

@@ -435,7 +435,10 @@ def test_skip_invalid_writes_exactly_the_valid_rows(import_file):
 def test_error_file_cells_never_become_formulas(import_file):
     job = import_file([["Old member ID", "Email"], ['=HYPERLINK("x")', "=1+1"]])
     line = problems(job)[0]
-    assert line[3] == '\'=HYPERLINK("x")' and line[4] == "'=1+1"
+    assert line[3] == '=HYPERLINK("x")' and line[4] == "=1+1"
+    sheet = openpyxl.load_workbook(job.error_file.path).active
+    assert sheet["D2"].quotePrefix and sheet["E2"].quotePrefix
+    assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
 
 
 def test_dry_run_changes_nothing_and_previews_each_outcome(import_file):

@@ -25,9 +25,15 @@ def staff_with(*codenames):
 
 def test_exported_text_never_becomes_a_formula():
     StoreFactory(code="s1", name='=HYPERLINK("http://evil")', city="\tTab", address="-5")
-    row = StoreResource().export().dict[0]
-    assert row["name"] == '\'=HYPERLINK("http://evil")'
-    assert row["city"] == "'\tTab" and row["address"] == "'-5"
+    StoreFactory(code="s2", name="+HYPERLINK(1)", city="+84969788698", address="-1+2")
+    first, second = sorted(StoreResource().export().dict, key=lambda row: row["code"])
+    assert first["name"] == '\'=HYPERLINK("http://evil")'
+    assert first["city"] == "'\tTab" and first["address"] == "-5"
+    assert (second["name"], second["city"], second["address"]) == (
+        "'+HYPERLINK(1)",
+        "+84969788698",
+        "'-1+2",
+    )
 
 
 def test_import_needs_the_add_permission_and_export_the_view_permission(client):
