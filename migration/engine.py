@@ -116,6 +116,7 @@ class ParsedRow:
     values: dict = field(default_factory=dict)  # model attname → value
     custom: dict = field(default_factory=dict)  # custom key → value (None removes)
     tags: list = field(default_factory=list)  # tag ids
+    new_tags: list = field(default_factory=list)  # names of tags to create if the row is valid
     points: int | None = None
     phone_forms: list | None = None
     errors: list = field(default_factory=list)  # (column header, message)
@@ -445,6 +446,9 @@ class Importer:
             if cell is None or (isinstance(cell, str) and not cell.strip()):
                 self._empty(row, name)
                 continue
+            if isinstance(cell, str) and "\x00" in cell:  # no database text can hold it
+                row.error(header, _("The cell holds a NUL character, which cannot be stored."))
+                continue
             try:
                 self._cell(row, name, cell)
             except f.CellError as error:
@@ -464,7 +468,9 @@ class Importer:
             earlier = self._earlier((name, value))
             if earlier is not None:
                 self._twice(row, name, earlier)
-            elif not row.errors:
+            elif row.errors:  # never written: a later row with this key is still a second one
+                self.unwritten[(name, value)] = number
+            else:
                 (self.recent[-1] if self.writing else self.unwritten)[(name, value)] = number
         return row
 
@@ -553,9 +559,10 @@ class Importer:
                 )
             row.points = int(points)
         elif name == "tags":
-            row.tags = self._tags(cell)
+            row.tags = self._tags(cell, row.new_tags)
 
-    def _tags(self, cell) -> list[int]:
+    def _tags(self, cell, new: list) -> list[int]:
+        """The ids of the cell's existing tags; names of missing ones are added to `new`."""
         ids = []
         for name in f.text(cell).replace(";", ",").split(","):
             name = " ".join(name.split())
@@ -570,12 +577,8 @@ class Importer:
                     )
                 if len(name) > 80:
                     raise f.CellError(_("A tag name is longer than 80 characters."))
-                with self.db_lock:
-                    tag = Tag.objects.create(
-                        name=name, slug=_unique_slug(name), created_by=self.actor
-                    )
-                self.tags[fold(name)] = tag
-                self.created_tags.append(tag.pk)
+                new.append(name)  # created once the row is known to be valid (_new_tags)
+                continue
             if tag.kind == Tag.Kind.AUTOMATIC:
                 raise f.CellError(
                     _("“%(name)s” is an automatic tag; its rule assigns it.") % {"name": tag.name}
@@ -611,10 +614,24 @@ class Importer:
             valid = [row for row in valid if not row.errors]
             creates = [row for row in creates if not row.errors]
             self._report_errors(rows)
+            self._new_tags(valid)
             if self.writing and creates:
                 self._number(creates)
             self._remember_numbers(rows, valid, creates)
         return valid, existing, current_links, creates
+
+    def _new_tags(self, valid: list[ParsedRow]) -> None:
+        """Create the tags valid rows name that do not exist yet (a skipped row creates none)."""
+        for row in valid:
+            for name in row.new_tags:
+                tag = self.tags.get(fold(name))
+                if tag is None:
+                    tag = Tag.objects.create(
+                        name=name, slug=_unique_slug(name), created_by=self.actor
+                    )
+                    self.tags[fold(name)] = tag
+                    self.created_tags.append(tag.pk)
+                row.tags.append(tag.pk)
 
     def _report_errors(self, rows: list[ParsedRow]) -> None:
         for row in rows:
@@ -622,6 +639,9 @@ class Importer:
                 row.outcome = "error"
                 self.result.failed += 1
                 self.errors.add(row)
+                for name in UNIQUE_FIELDS:  # never written: its keys stay known to later rows
+                    if row.values.get(name) is not None:
+                        self.unwritten.setdefault((name, row.values[name]), row.number)
                 if self.job.policy == Policy.ALL_OR_NOTHING and self.writing:
                     self.writing = False
                     for seen in self.recent:  # none of these will reach the table now

@@ -82,14 +82,8 @@ class Source:
                     if compose:
                         cells = [unicodedata.normalize("NFC", cell) for cell in cells]
                     yield cells
-            except UnicodeDecodeError:
-                raise FileRejected(
-                    _(
-                        "The file is not valid %(encoding)s throughout; choose its encoding "
-                        "(for example Windows-1258 for Vietnamese files saved by older software)."
-                    )
-                    % {"encoding": self.encoding}
-                ) from None
+            except UnicodeError:
+                raise FileRejected(_not_encoded_as(self.encoding)) from None
             except csv.Error as error:
                 raise FileRejected(
                     _("The CSV file is malformed: %(error)s") % {"error": error}
@@ -115,6 +109,13 @@ class Source:
             yield from rows
         finally:
             workbook.close()
+
+
+def _not_encoded_as(encoding: str) -> str:
+    return _(
+        "The file is not valid %(encoding)s throughout; choose its encoding, or leave it on "
+        "Detect (for example Windows-1258 for Vietnamese files saved by older software)."
+    ) % {"encoding": encoding}
 
 
 def detect_format(path: Path, name: str) -> str:
@@ -414,13 +415,18 @@ def open_source(
                 _("Unknown encoding “%(encoding)s”.") % {"encoding": encoding}
             ) from None
         decoder = codecs.getincrementaldecoder(source.encoding)(errors="replace")
-        first_line = decoder.decode(sample, final=False).lstrip("\ufeff").splitlines()
+        try:
+            first_line = decoder.decode(sample, final=False).lstrip("\ufeff").splitlines()
+        except UnicodeError:  # e.g. UTF-16 chosen for a file without its byte-order mark
+            raise FileRejected(_not_encoded_as(source.encoding)) from None
         source.delimiter = delimiter or detect_delimiter(first_line[0] if first_line else "")
     try:
-        header = next(source.raw_rows(), None)
+        rows = source.raw_rows()
+        header = next(rows, None)
+        has_data = any(any(cell not in (None, "") for cell in cells) for cells in rows)
     except FileRejected:
         raise
-    except Exception as error:  # a parser's own error, reported as such
+    except Exception as error:  # a parser's own error (a wrong encoding's too), reported
         raise FileRejected(_("The file cannot be read: %(error)s") % {"error": error}) from None
     if header is None:
         raise FileRejected(_("The file is empty."))
@@ -431,6 +437,8 @@ def open_source(
             _("The file has %(count)s columns; at most %(limit)s are accepted.")
             % {"count": len(header), "limit": settings.IMPORT_MAX_COLUMNS}
         )
+    if not has_data:
+        raise FileRejected(_("The file has only its header row: there is nothing to import."))
     source.headers = [str(cell if cell is not None else "").strip() for cell in header]
     return source
 

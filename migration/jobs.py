@@ -127,8 +127,12 @@ def import_of(dry: ImportJob) -> ImportJob | None:
     return dry.runs.exclude(status=ImportJob.Status.FAILED).first()
 
 
+@transaction.atomic
 def run_for_real(dry: ImportJob, *, user) -> ImportJob:
-    """A new job with the file and settings of a finished dry run, queued to write."""
+    """A new job with the file and settings of a finished dry run, queued to write. Two
+    requests at once (a double click) make one job: the dry run's row is locked, and the
+    database holds one live run per dry run."""
+    dry = ImportJob.objects.select_for_update().get(pk=dry.pk)
     if not dry.dry_run or dry.status != ImportJob.Status.DONE:
         raise ValidationError(_("Only a finished dry run can be run for real."), code="not_dry")
     earlier = import_of(dry)
@@ -176,15 +180,24 @@ def run_job(job_id: int, progress=None) -> ImportJob:
         _("Column “%(column)s” is not mapped; it was ignored.") % {"column": column}
         for column in unmapped_columns(job)
     ]
-    if result.total == 0:
-        job.notes.append(_("The file has no data rows, only the header."))
-    elif not job.dry_run and result.written and not (result.created or result.updated):
+    if (
+        not job.dry_run
+        and result.written
+        and not (result.created or result.updated)
+        and result.failed < result.total
+    ):
         job.notes.append(_("Nothing changed: every row matches what is already stored."))
     if result.error_path is not None:
         with result.error_path.open("rb") as handle:
             job.error_file.save(f"import-{job.pk}-problems.xlsx", File(handle), save=False)
         result.error_path.unlink()
-    if not job.dry_run and result.failed and not result.written:
+    if not job.dry_run and result.failed and result.failed == result.total:
+        job.status = ImportJob.Status.FAILED
+        job.error = _(
+            "Every row has problems (%(count)s): nothing was imported. Correct the rows listed "
+            "in the error file and import it again."
+        ) % {"count": result.failed}
+    elif not job.dry_run and result.failed and not result.written:
         job.status = ImportJob.Status.FAILED
         job.error = _(
             "%(count)s rows have problems, and the policy is “all or nothing”: nothing was "

@@ -118,6 +118,14 @@ class ImportJob(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         permissions = [("undo_importjob", _("Can undo an import"))]
+        constraints = [
+            # A dry run is imported once (a failed import of it may be retried or replaced).
+            models.UniqueConstraint(
+                fields=["dry_run_of"],
+                condition=models.Q(dry_run_of__isnull=False) & ~models.Q(status="failed"),
+                name="import_one_live_run_per_dry_run",
+            )
+        ]
 
     def __str__(self):
         kind = _("dry run") if self.dry_run else _("import")

@@ -129,7 +129,8 @@ def test_a_tiny_workbook_reaching_a_far_cell_is_refused_before_reading(tmp_path,
         + "<row/>" * 9
         + "<row><c/><c/><c/><c/><c/><c><v>1</v></c></row>",
         # references not first, on a prefixed element, and a ">" inside a quoted value
-        '<row r="1"><c s="0" r="A1"><v>1</v></c></row><row r="11"><x:c r="F11"/></row>',
+        '<row r="1"><c s="0" r="A1"><v>1</v></c></row><row r="2"><c r="A2"><v>2</v></c></row>'
+        '<row r="11"><x:c r="F11"/></row>',
         '<row r="1"><c r="A1"><v>1</v></c></row><row r="11"><c s=">" r="F11"><v>1</v></c></row>',
     ],
 )
@@ -237,11 +238,11 @@ def test_column_cap(tmp_path, settings):
     assert "4 columns; at most 3" in refused(tmp_path, "wide.csv", csv_bytes(wide))
 
 
-def test_empty_and_header_only_files(tmp_path, import_file):
+def test_empty_and_header_only_files(tmp_path):
     assert refused(tmp_path, "empty.csv", b"") == "The file is empty."
-    job = import_file([["Old member ID", "Email"]])
-    assert job.status == ImportJob.Status.DONE and job.total_rows == 0
-    assert "no data rows" in " ".join(job.notes)
+    header_only = "The file has only its header row: there is nothing to import."
+    assert refused(tmp_path, "h.csv", csv_bytes([ROWS[0], [], ["", ""]])) == header_only
+    assert refused(tmp_path, "h.xlsx", xlsx_bytes([ROWS[0]])) == header_only
 
 
 def test_unknown_columns_are_ignored_and_reported(import_file):

@@ -1,0 +1,93 @@
+"""What an adversarial pass found in imports: each a row's error or a clear refusal."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+
+from customers.models import Customer
+from migration import jobs
+from migration.models import ImportJob
+from tags.models import Tag
+from tests.migration.conftest import csv_bytes, run, upload
+
+pytestmark = pytest.mark.django_db
+HEADER = ["Old member ID", "Email", "Tags"]
+
+
+def test_a_nul_byte_deep_in_the_file_is_that_rows_error(import_file, settings):
+    settings.IMPORT_BATCH_SIZE = 2000
+    filler = [[f"F{n}", f"f{n}@example.com", ""] for n in range(12_000)]  # past the 256 KB sample
+    rows = [HEADER, *filler, ["L1", "bad\x00@example.com", ""], ["L2", "ok@example.com", ""]]
+    job = import_file(rows, policy="skip_invalid")
+    assert job.status == ImportJob.Status.DONE
+    assert (job.created_count, job.failed_count) == (12_001, 1)
+    assert not Customer.objects.filter(old_member_id="L1").exists()
+
+
+def test_a_key_repeated_after_an_invalid_row_is_reported(import_file):
+    rows = [HEADER, ["L1", "not an email", ""], ["L2", "b@example.com", ""], ["L1", "c@x.vn", ""]]
+    job = import_file(rows, policy="skip_invalid")
+    assert (job.created_count, job.failed_count) == (1, 2)
+    assert not Customer.objects.filter(old_member_id="L1").exists()
+    messages = [error for row in job.preview for error in row["errors"]]
+    assert any("Same old member ID as row 2" in str(message) for message in messages)
+
+
+def test_every_row_failing_is_a_failed_import(import_file, tmp_path, capsys):
+    rows = [HEADER, ["L1", "nope", ""], ["L2", "nope either", ""]]
+    job = import_file(rows, policy="skip_invalid")
+    assert job.status == ImportJob.Status.FAILED
+    assert "Every row has problems (2): nothing was imported" in job.error
+    assert not any("Nothing changed" in note for note in job.notes)
+    path = tmp_path / "all-bad.csv"
+    path.write_bytes(csv_bytes(rows))
+    with pytest.raises(CommandError, match="Every row has problems"):
+        call_command("import_customers", str(path), "--policy", "skip_invalid")
+
+
+def test_skipped_rows_create_no_tags(import_file):
+    rows = [
+        HEADER,
+        ["L1", "not an email", "Only on a bad row"],
+        ["L2", "b@example.com", "Kept, Only on a bad row later"],
+    ]
+    job = import_file(rows, policy="skip_invalid", create_tags=True)
+    assert (job.created_count, job.failed_count) == (1, 1)
+    assert set(Tag.objects.values_list("name", flat=True)) == {
+        "Kept",
+        "Only on a bad row later",
+    }
+    customer = Customer.objects.get(old_member_id="L2")
+    assert set(customer.tags.values_list("name", flat=True)) == {"Kept", "Only on a bad row later"}
+    assert sorted(job.created_tag_ids) == sorted(Tag.objects.values_list("pk", flat=True))
+
+
+def test_a_dry_run_is_imported_once(tmp_path, admin_user):
+    dry = run(
+        upload(tmp_path, "m.csv", csv_bytes([HEADER, ["L1", "a@example.com", ""]])), dry_run=True
+    )
+    first = jobs.run_for_real(dry, user=admin_user)
+    with pytest.raises(Exception, match="already imported as import"):
+        jobs.run_for_real(dry, user=admin_user)
+    # The database holds it too, whatever reaches it.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ImportJob.objects.create(dry_run_of=dry, status=ImportJob.Status.QUEUED)
+    ImportJob.objects.filter(pk=first.pk).update(status=ImportJob.Status.FAILED)
+    assert jobs.run_for_real(dry, user=admin_user).dry_run_of == dry
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "cp1258"])
+def test_a_wrong_encoding_is_a_clear_refusal(admin_client, encoding):
+    content = "Mã cũ,Email\nL1,ạ@example.com\n".encode()
+    response = admin_client.post(
+        reverse("migration:upload"),
+        {"file": SimpleUploadedFile("m.csv", content), "encoding": encoding},
+    )
+    assert response.status_code in (302, 400)
+    if response.status_code == 400:
+        assert "invalid-feedback" in response.content.decode()
+        assert not ImportJob.objects.exists()
+    else:  # read, however oddly: the mapping page must open
+        assert admin_client.get(response.url).status_code in (200, 302)
