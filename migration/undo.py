@@ -58,12 +58,18 @@ def plan(job: ImportJob) -> dict:
             written[customer_id] = batch.written_at
         links.extend(tuple(pair) for pair in batch.tag_links)
     touched = sorted(written)
+    # Another import's undo puts back what that import changed; it is not someone's change.
+    undos = set(
+        ImportJob.objects.filter(undone_at__isnull=False)
+        .exclude(pk=job.pk)
+        .values_list("undone_at", flat=True)
+    )
     changed_since, has_history = [], []
     for chunk in _chunks(touched):
         for pk, number, updated_at in Customer.objects.filter(pk__in=chunk).values_list(
             "pk", "member_number", "updated_at"
         ):
-            if updated_at > written[pk]:
+            if updated_at > written[pk] and updated_at not in undos:
                 changed_since.append(number)
     reference = job.reference
     for chunk in _chunks(created):
@@ -279,17 +285,21 @@ def queue_undo(job: ImportJob, *, actor, force: bool) -> ImportJob:
 
 def run_undo(job_id: int, actor_id: int | None, force: bool) -> ImportJob:
     """The worker's side of "Undo import": a refusal or crash puts the job back to done with
-    the reason, so the user can read it and try again (forced, say)."""
+    the reason, so the user can read it and try again (forced, say). The job's row stays
+    locked throughout, and a task run again after the first settled it does nothing."""
     from django.contrib.auth import get_user_model
 
-    job = ImportJob.objects.get(pk=job_id)
     actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
-    try:
-        undo(job, actor=actor, force=force)
-    except Exception as error:
-        if not isinstance(error, UndoRefused):
-            logger.error("undo of import %s failed: %s", job.pk, type(error).__name__)
-        job.status = ImportJob.Status.DONE
-        job.undo_error = str(error)[:2000]
-        job.save(update_fields=["status", "undo_error"])
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().get(pk=job_id)
+        if job.status != ImportJob.Status.UNDOING:
+            return job
+        try:
+            undo(job, actor=actor, force=force)  # in a savepoint of its own
+        except Exception as error:
+            if not isinstance(error, UndoRefused):
+                logger.error("undo of import %s failed: %s", job.pk, type(error).__name__)
+            job.status = ImportJob.Status.DONE
+            job.undo_error = str(error)[:2000]
+            job.save(update_fields=["status", "undo_error"])
     return job

@@ -370,9 +370,11 @@ def apply_all(
                     rank_overridden = CASE WHEN d.expired = 1 THEN %s
                                            ELSE {CUSTOMER}.rank_overridden END,
                     rank_override_expires_at = CASE WHEN d.expired = 1 THEN NULL
-                                           ELSE {CUSTOMER}.rank_override_expires_at END
+                                           ELSE {CUSTOMER}.rank_override_expires_at END,
+                    updated_at = %s
                 FROM rank_decision d WHERE {CUSTOMER}.id = d.customer_id""",  # noqa: S608
             False,
+            now,
         )
         cursor.execute(query.sql, query.params)
     drop_temporary_tables()

@@ -91,3 +91,49 @@ def test_a_wrong_encoding_is_a_clear_refusal(admin_client, encoding):
         assert not ImportJob.objects.exists()
     else:  # read, however oddly: the mapping page must open
         assert admin_client.get(response.url).status_code in (200, 302)
+
+
+# --- undo -------------------------------------------------------------------------------------
+
+
+def test_undoing_a_later_import_then_an_earlier_one(import_file):
+    from migration.undo import undo
+
+    existing = Customer.objects.create(member_number="M1", old_member_id="L1", city="Huế")
+    first = import_file([["Old member ID", "City"], ["L1", "Vinh"]])
+    second = import_file([["Old member ID", "City"], ["L1", "Hà Nội"]])
+    undo(second)
+    existing.refresh_from_db()
+    assert existing.city == "Vinh"
+    undo(first)  # the first undo's own writes are not "someone else's"
+    existing.refresh_from_db()
+    assert existing.city == "Huế"
+
+
+def test_a_rank_recalculation_after_an_import_is_a_change_since(import_file):
+    from migration.undo import UndoRefused, undo
+    from ranks.services import recalculate_all
+    from tests.customers.factories import OrderFactory, PointsTransactionFactory, RankFactory
+
+    RankFactory(name="Member", level=1, threshold=0, is_default=True)
+    RankFactory(name="Gold", level=3, threshold=10)
+    existing = Customer.objects.create(member_number="M1", old_member_id="L1", city="Huế")
+    job = import_file([["Old member ID", "City"], ["L1", "Vinh"]])
+    before = Customer.objects.get(pk=existing.pk).updated_at
+    OrderFactory(customer=existing, total=100)
+    PointsTransactionFactory(customer=existing, delta=100, balance_after=100)
+    recalculate_all()
+    existing.refresh_from_db()
+    assert existing.rank.name == "Gold" and existing.updated_at > before
+    with pytest.raises(UndoRefused, match="changed by someone else"):
+        undo(job)
+
+
+def test_an_undo_task_run_twice_leaves_the_finished_undo_alone(import_file, admin_user):
+    from migration.undo import queue_undo, run_undo
+
+    job = import_file([["Old member ID", "Email"], ["L1", "a@example.com"]])
+    queue_undo(job, actor=admin_user, force=False)
+    assert run_undo(job.pk, admin_user.pk, False).status == ImportJob.Status.UNDONE
+    again = run_undo(job.pk, admin_user.pk, False)
+    assert (again.status, again.undo_error) == (ImportJob.Status.UNDONE, "")
