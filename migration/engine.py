@@ -31,13 +31,14 @@ from bisect import bisect_left
 from collections import deque
 from concurrent import futures
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import islice
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection, connections, transaction
+from django.db import DatabaseError, connection, connections, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -268,6 +269,14 @@ class Pipeline:
             pending, self.pending = self.pending, None
             pending.result()
 
+    def writer_error(self) -> BaseException | None:
+        """The writer's error, if the batch in flight failed: once it has, the main thread's
+        next statement only meets "current transaction is aborted", which hides the cause."""
+        if self.pending is None:
+            return None
+        futures.wait([self.pending])
+        return self.pending.exception()
+
     def __exit__(self, *exc_info):
         if self.executor is not None:
             if self.pending is not None:
@@ -275,6 +284,18 @@ class Pipeline:
             self.executor.shutdown(wait=True)
             sys.setswitchinterval(self.interval)
         return False
+
+
+@contextmanager
+def _cause_first(pipeline: Pipeline):
+    """Raise the writer's own error instead of the aborted transaction it left behind."""
+    try:
+        yield
+    except DatabaseError as error:
+        cause = pipeline.writer_error()
+        if cause is not None and cause is not error:
+            raise cause from None
+        raise
 
 
 class ErrorFile:
@@ -395,7 +416,7 @@ class Importer:
         total = self.job.total_rows
         try:
             try:
-                with transaction.atomic(), Pipeline() as pipeline:
+                with transaction.atomic(), Pipeline() as pipeline, _cause_first(pipeline):
                     self.db_lock, planned = pipeline.lock, None
                     while batch := list(islice(rows, size)):
                         self.recent.append({})

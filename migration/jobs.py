@@ -11,7 +11,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.db import OperationalError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -166,9 +166,7 @@ def run_job(job_id: int, progress=None) -> ImportJob:
             # The kind of error only: a database error's message can quote a customer's data.
             logger.error("import %s failed: %s", job.pk, type(error).__name__)
         job.status = ImportJob.Status.FAILED
-        job.error = (
-            str(error) if isinstance(error, FileRejected) else f"{type(error).__name__}: {error}"
-        )[:2000]
+        job.error = _failure(error)[:2000]
         job.finished_at = timezone.now()
         job.save(update_fields=["status", "error", "finished_at"])
         return job
@@ -218,6 +216,20 @@ def run_job(job_id: int, progress=None) -> ImportJob:
         " (dry run)" if job.dry_run else "",
     )
     return job
+
+
+def _failure(error: Exception) -> str:
+    """The reason a run failed, as the job page shows it."""
+    if isinstance(error, FileRejected):
+        return str(error)
+    # The writer thread's errors come from the driver itself (class 23: integrity).
+    if isinstance(error, IntegrityError) or str(getattr(error, "pgcode", "")).startswith("23"):
+        return _(
+            "While this import ran, another import or an edit saved a customer with one of the "
+            "same identifiers (email, phone, member number or old member ID); nothing was "
+            "written. Run the import again: its rows now meet that customer. (%(detail)s)"
+        ) % {"detail": str(error).splitlines()[0]}
+    return f"{type(error).__name__}: {error}"
 
 
 def fail_stalled(now=None) -> int:

@@ -3,7 +3,7 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 
 from customers.models import Customer
@@ -137,3 +137,42 @@ def test_an_undo_task_run_twice_leaves_the_finished_undo_alone(import_file, admi
     assert run_undo(job.pk, admin_user.pk, False).status == ImportJob.Status.UNDONE
     again = run_undo(job.pk, admin_user.pk, False)
     assert (again.status, again.undo_error) == (ImportJob.Status.UNDONE, "")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the writer thread is PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+def test_a_clash_with_a_concurrent_writer_is_named_not_an_aborted_transaction(tmp_path, settings):
+    """Another transaction saves a customer with an email this import is about to create: the
+    import's writer waits on the unique index, then fails when the other commits. The job says
+    what happened, not the "current transaction is aborted" its next read met."""
+    import threading
+
+    import psycopg2
+
+    settings.IMPORT_BATCH_SIZE = 2
+    rows = [HEADER, ["L1", "dup@example.com", ""]] + [
+        [f"L{n}", f"c{n}@example.com", ""] for n in range(2, 8)
+    ]
+    job = upload(tmp_path, "m.csv", csv_bytes(rows))
+    params = connection.get_connection_params()
+    other = psycopg2.connect(**params)
+    with other.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO customers_customer (member_number, email, first_name, last_name, "
+            "gender, address, city, country, customer_type, status, referral_source, "
+            "points_balance, lifetime_points, total_spent, order_count, rank_overridden, "
+            "joined_at, created_at, updated_at, custom_fields, search_text, password) VALUES "
+            "('M9', 'dup@example.com', '', '', '', '', '', 'VN', 'retail', 'active', '', 0, 0, "
+            "0, 0, false, now(), now(), now(), '{}', '', '')"
+        )
+    timer = threading.Timer(1.0, other.commit)
+    timer.start()
+    try:
+        job = run(job)
+    finally:
+        timer.join()
+        other.close()
+    assert job.status == ImportJob.Status.FAILED
+    assert "another import or an edit saved a customer" in job.error
+    assert "current transaction is aborted" not in job.error
+    assert Customer.objects.count() == 1
