@@ -153,7 +153,7 @@ TARGETS = (
         gettext_lazy("App last seen at"),
         ("app last seen", "last app use", "app last used", "lan dung app cuoi"),
     ),
-    Target("tags", gettext_lazy("Tags (comma-separated)"), ("tags", "tag", "nhan")),
+    Target("tags", gettext_lazy("Tags (comma-separated)"), ("tags", "tag", "nhan", "the")),
     Target(
         "points_balance",
         gettext_lazy("Points balance"),
@@ -230,27 +230,56 @@ def target_choices(definitions) -> list[tuple[str, str]]:
     ]
 
 
-def suggest(headers: list[str], definitions) -> dict[str, str]:
-    """{column position: field} guessed from the headers; each field at most once."""
+def header_key(header) -> str:
+    """A header as compared: folded, punctuation as spaces ("E-mail" → "e mail")."""
+    return " ".join(re.sub(r"[^a-z0-9 ]", " ", fold(str(header or ""))).split())
+
+
+def built_in_profile(headers: list[str]):
+    """The built-in profile whose signature the headers hold (the one mapping most of them)."""
+    from migration.profiles import PROFILES
+
+    present = {header_key(header) for header in headers}
+    fitting = [
+        profile
+        for profile in PROFILES
+        if all(header_key(header) in present for header in profile.signature)
+    ]
+    return max(
+        fitting,
+        key=lambda profile: sum(header_key(header) in present for header in profile.columns),
+        default=None,
+    )
+
+
+def suggest(headers: list[str], definitions) -> tuple[dict[str, str], str]:
+    """({column position: field}, the built-in profile's name or "") guessed from the headers;
+    each field at most once. A built-in profile maps first, synonyms fill in the rest."""
     lookup: dict[str, str] = {}
     for target in TARGETS:
-        lookup[fold(str(target.label))] = target.name
-        lookup[fold(target.name.replace("_", " "))] = target.name
+        lookup[header_key(target.label)] = target.name
+        lookup[header_key(target.name.replace("_", " "))] = target.name
         for synonym in target.synonyms:
-            lookup[synonym] = target.name
+            lookup[header_key(synonym)] = target.name
     for definition in definitions:
         name = f"{CUSTOM_PREFIX}{definition.key}"
-        lookup[fold(definition.label)] = name
-        lookup[fold(definition.key.replace("_", " "))] = name
+        lookup[header_key(definition.label)] = name
+        lookup[header_key(definition.key.replace("_", " "))] = name
+    profile = built_in_profile(headers)
+    by_profile = (
+        {header_key(header): field for header, field in profile.columns.items()}
+        if profile is not None
+        else {}
+    )
     suggested, used = {}, set()
-    for position, header in enumerate(headers):
-        key = re.sub(r"[^a-z0-9 ]", " ", fold(str(header or "")))
-        key = " ".join(key.split())
-        field = lookup.get(key)
-        if field and field not in used:
-            suggested[str(position)] = field
-            used.add(field)
-    return suggested
+    keys = [header_key(header) for header in headers]
+    for source in ([by_profile] if by_profile else []) + [lookup]:
+        for position, key in enumerate(keys):
+            field = source.get(key)
+            if field and field not in used and str(position) not in suggested:
+                suggested[str(position)] = field
+                used.add(field)
+    return suggested, str(profile.name) if profile is not None else ""
 
 
 # --- cell parsers -----------------------------------------------------------------------------

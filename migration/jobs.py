@@ -42,7 +42,7 @@ def create_job(*, upload, name: str, user, via: str = "web", **options) -> Impor
     job.file_format = source.file_format
     job.encoding, job.delimiter, job.sheet = source.encoding, source.delimiter, source.sheet
     job.headers = source.headers
-    job.mapping = f.suggest(source.headers, active_definitions())
+    job.mapping, job.mapped_by = f.suggest(source.headers, active_definitions())
     job.save()
     logger.info("import %s: file stored by user %s", job.pk, user.pk if user else None)
     return job

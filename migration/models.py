@@ -59,11 +59,13 @@ class ImportJob(models.Model):
     # What a run of the file is asked to do: a dry run's "run it for real" copies these.
     RUN_SETTINGS = (
         "file", "original_name", "file_format", "encoding", "delimiter", "sheet", "headers",
-        "mapping", "match_key", "policy", "create_tags", "empty_clears", "via",
+        "mapping", "mapped_by", "match_key", "policy", "create_tags", "empty_clears", "via",
     )  # fmt: skip
 
     file = models.FileField(upload_to="imports/%Y/%m/")
     original_name = models.CharField(_("file"), max_length=255)
+    # The built-in profile (a platform's export) that suggested the mapping, if one did.
+    mapped_by = models.CharField(_("mapped by"), max_length=80, blank=True)
     file_format = models.CharField(_("format"), max_length=4, choices=Format)
     # Empty means detected from the file.
     encoding = models.CharField(_("encoding"), max_length=20, blank=True)

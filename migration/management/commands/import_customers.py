@@ -80,17 +80,19 @@ class Command(BaseCommand):
         except FileRejected as error:
             raise CommandError(str(error)) from None
         if by_header is not None:
-            job.mapping = {
+            job.mapping, job.mapped_by = {
                 str(position): by_header[header]
                 for position, header in enumerate(job.headers)
                 if by_header.get(header)
-            }
+            }, ""
         try:
             job.mapping = jobs.check_mapping(job.mapping, job.headers, job.match_key)
         except ValidationError as error:
             job.status, job.error = ImportJob.Status.FAILED, "; ".join(error.messages)
             job.save()
             raise CommandError(job.error) from None
+        if job.mapped_by:
+            self.stdout.write(f"Recognised: {job.mapped_by} (a built-in mapping profile)")
         self.stdout.write(
             "Mapping: "
             + ", ".join(
