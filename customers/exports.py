@@ -24,10 +24,12 @@ from django.db.models import Case, CharField, F, Func, OuterRef, StringAgg, Subq
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Concat, NullIf
 from django.db.models.lookups import Exact, Regex
+from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer, CustomFieldDefinition
+from customers.tables import ordering_for
 from customers.xlsx_safety import CSV_RISK, escape_csv
 from customers.xlsx_stream import XLSX_MAX_ROWS, XlsxStreamWriter
 from tags.models import CustomerTag
@@ -127,12 +129,15 @@ def _plain(value):
 
 
 def iter_rows(queryset, columns: list[ExportColumn]) -> Iterator[list]:
-    """Yield one list of cell values per customer, reading the database in chunks."""
+    """Yield one list of cell values per customer in the queryset's order (by id when it has
+    none), reading the database in chunks."""
     paths = ["pk", *[column.source for column in columns if column.source]]
     want_tags = any(column.key == "tags" for column in columns)
     displays = [column.display() for column in columns]
     batch: list[tuple] = []
-    rows = queryset.order_by("pk").values_list(*paths).iterator(chunk_size=CHUNK)
+    if not queryset.query.order_by:
+        queryset = queryset.order_by("pk")
+    rows = queryset.values_list(*paths).iterator(chunk_size=CHUNK)
     for row in rows:
         batch.append(row)
         if len(batch) >= CHUNK:
@@ -281,7 +286,9 @@ def copy_csv_sql(queryset, columns: list[ExportColumn]) -> str:
     """The COPY statement that writes the rows of `queryset` as CSV, parameters inlined."""
     custom_types = dict(CustomFieldDefinition.objects.values_list("key", "field_type"))
     cells = {f"c{index}": _sql_cell(column, custom_types) for index, column in enumerate(columns)}
-    rows = queryset.order_by("pk").annotate(**cells).values_list(*cells)
+    if not queryset.query.order_by:
+        queryset = queryset.order_by("pk")
+    rows = queryset.annotate(**cells).values_list(*cells)
     sql, params = rows.query.sql_with_params()
     with connection.cursor() as cursor:
         inlined = cursor.mogrify(sql, params).decode()
@@ -336,10 +343,12 @@ WRITERS = {"xlsx": write_xlsx, "csv": write_csv}
 
 
 def export_queryset(job):
-    """The customers an export job covers: its selection, or everything its filter matches."""
+    """The customers an export job covers (its selection, or everything its filter matches), in
+    the list's order: the `sort` of its query string, else the list's default."""
     from customers.selectors import customers_matching
 
     queryset = customers_matching(job.query_string)
     if job.selected_ids:
         queryset = queryset.filter(pk__in=job.selected_ids)
-    return queryset
+    ordering, _sort = ordering_for(QueryDict(job.query_string).get("sort", ""))
+    return queryset.order_by(*ordering)

@@ -35,7 +35,7 @@ ANY_REWARD = "any"
 TAG_OPTIONS = reverse_lazy("customers:options", args=["tags"])
 
 
-def _has_value(value) -> bool:
+def has_value(value) -> bool:
     """Whether a cleaned filter value narrows anything (an empty range or selection does not)."""
     if value is None or value == "":
         return False
@@ -330,7 +330,7 @@ class CustomerFilterSet(FilterCopiesMixin, FreshFieldsMixin, filters.FilterSet):
         data = self.form.cleaned_data
         queryset = queryset.archived() if data.get("archived") else queryset.live()
         for name, value in data.items():  # unused criteria skipped without evaluating them
-            if _has_value(value):
+            if has_value(value):
                 queryset = self.filters[name].filter(queryset, value)
         return self._filter_reward_purchases(queryset, data)
 
@@ -379,7 +379,7 @@ class CustomerFilterSet(FilterCopiesMixin, FreshFieldsMixin, filters.FilterSet):
         if not self.form.is_valid():
             return True
         return any(
-            _has_value(value) for key, value in self.form.cleaned_data.items() if key != "archived"
+            has_value(value) for key, value in self.form.cleaned_data.items() if key != "archived"
         )
 
 

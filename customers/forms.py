@@ -302,6 +302,14 @@ class ExportForm(BootstrapFormMixin, forms.Form):
     )
     query = forms.CharField(required=False, widget=forms.HiddenInput)
     ids = forms.CharField(required=False, widget=forms.HiddenInput)
+    # "selected" (the ticked rows, which must not be none) or "all" matching the filter.
+    scope = forms.ChoiceField(
+        required=False,
+        choices=[("all", "all"), ("selected", "selected")],
+        widget=forms.HiddenInput,
+    )
+    # Present when this form itself was submitted (not the list's bulk bar arriving here).
+    submitted = forms.CharField(required=False, widget=forms.HiddenInput, initial="1")
 
     def __init__(self, *args, **kwargs):
         from customers.exports import export_column_choices
@@ -316,6 +324,10 @@ class ExportForm(BootstrapFormMixin, forms.Form):
             cleaned["ids"] = parse_ids((cleaned.get("ids") or "").split(","))
         except ValidationError as error:
             raise ValidationError(error.messages) from None
+        if cleaned.get("scope") == "selected" and not cleaned["ids"]:
+            raise ValidationError(
+                _("Select at least one customer, or choose all matching."), code="no_selection"
+            )
         try:
             customers_matching(cleaned.get("query") or "")
         except ValidationError as error:

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from customers.exports import WRITERS, export_queryset, resolve_columns
 from customers.models import ExportJob
-from customers.selectors import customers_matching
+from customers.selectors import customers_matching, describe_filter
 from loyalty_admin.jobs import claim
 
 logger = logging.getLogger("loyalty.exports")
@@ -43,6 +43,7 @@ def create_export_job(
     return ExportJob.objects.create(
         created_by=user,
         query_string=query_string.lstrip("?"),
+        description=describe_filter(query_string.lstrip("?")) or _("All customers"),
         selected_ids=selected_ids or [],
         columns=columns,
         file_format=file_format,

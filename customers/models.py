@@ -503,6 +503,8 @@ class ExportJob(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     query_string = models.TextField(blank=True)
+    # The filter in words, as the export log shows it (written once, when the job is made).
+    description = models.TextField(blank=True)
     selected_ids = models.JSONField(default=list, blank=True)
     columns = models.JSONField(default=list)
     file_format = models.CharField(max_length=4, choices=Format, default=Format.XLSX)

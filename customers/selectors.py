@@ -1,11 +1,15 @@
 """Reusable reads about customers."""
 
+from datetime import date, datetime
+
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.db.models import Model, QuerySet
 from django.http import QueryDict
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from customers.filters import CustomerFilterSet
+from customers.filters import CustomerFilterSet, has_value
 from customers.models import Customer, CustomerEvent, ExportJob, SavedView
 from loyalty_admin.db import side_query, without_parallel_workers
 from loyalty_admin.forms import parse_ids
@@ -24,6 +28,50 @@ def filter_errors(filterset) -> list[tuple[str, list[str]]]:
         (str(fields[name].label) if name in fields else name, list(errors))
         for name, errors in filterset.errors.items()
     ]
+
+
+def describe_filter(query_string: str) -> str:
+    """A list query string in words: "City: Huế; Rank: Gold, Silver" ("" for no criterion,
+    the query string itself when it is not a valid filter)."""
+    filterset = customer_filterset(query_string)
+    if not filterset.is_valid():
+        return query_string
+    form = filterset.form
+    parts = []
+    for name, value in form.cleaned_data.items():
+        if name == "archived" or not has_value(value):
+            continue
+        field = form.fields[name]
+        parts.append(f"{field.label}: {_shown(field, value)}")
+    if form.cleaned_data.get("archived"):
+        parts.append(str(_("Archived customers")))
+    return "; ".join(parts)
+
+
+def _shown(field, value) -> str:
+    if isinstance(value, slice):
+        start, stop = (_shown(field, part) for part in (value.start, value.stop))
+        if value.start is not None and value.stop is not None:
+            return _("%(start)s to %(stop)s") % {"start": start, "stop": stop}
+        if value.start is not None:
+            return _("from %(start)s") % {"start": start}
+        return _("until %(stop)s") % {"stop": stop}
+    if isinstance(value, bool):
+        return str(_("yes") if value else _("no"))
+    if isinstance(value, datetime):
+        return (
+            timezone.localtime(value).strftime("%Y-%m-%d")
+            if timezone.is_aware(value)
+            else (value.strftime("%Y-%m-%d"))
+        )
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, QuerySet | list | tuple):
+        return ", ".join(_shown(field, item) for item in value)
+    labels = dict(getattr(field, "choices", None) or ())
+    if isinstance(value, Model):
+        return str(value)
+    return str(labels.get(value, labels.get(str(value), value)))
 
 
 def customers_matching(query_string: str):

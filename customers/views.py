@@ -27,7 +27,13 @@ from django.views.generic import CreateView, DetailView, FormView, ListView, Upd
 from django_filters.views import FilterView
 
 from customers import jobs, selectors, services
-from customers.exports import DEFAULT_EXPORT_COLUMNS, csv_lines, export_queryset, resolve_columns
+from customers.exports import (
+    DEFAULT_EXPORT_COLUMNS,
+    available_columns,
+    csv_lines,
+    export_queryset,
+    resolve_columns,
+)
 from customers.filters import CustomerFilterSet
 from customers.forms import (
     AnonymiseForm,
@@ -74,6 +80,17 @@ def _query_without_page(request, *extra: str) -> str:
     for name in (*PAGE_PARAMS, *extra):
         query.pop(name, None)
     return query.urlencode()
+
+
+# The list's columns that are not export columns of the same name.
+_LIST_TO_EXPORT = {"name": ["last_name", "first_name"]}
+
+
+def export_columns_of(list_columns: list[str]) -> list[str]:
+    """The export columns for the list's chosen ones, in their order."""
+    available = available_columns()
+    keys = [key for column in list_columns for key in _LIST_TO_EXPORT.get(column, [column])]
+    return [key for key in keys if key in available] or list(DEFAULT_EXPORT_COLUMNS)
 
 
 def chosen_columns(user) -> list[str]:
@@ -645,21 +662,25 @@ class ExportView(PermissionRequiredMixin, FormView):
 
     def get_initial(self):
         source = self.request.POST if self.request.method == "POST" else self.request.GET
-        ids = ",".join(pk for pk in source.getlist("ids") if is_id(pk))
-        query = source.get("query", "")
-        if source.get("scope") == "all":
-            ids = ""
+        scope = "selected" if source.get("scope") == "selected" else "all"
+        ids = ",".join(pk for pk in source.getlist("ids") if is_id(pk)) if scope != "all" else ""
         return {
-            "query": query,
+            "query": source.get("query", ""),
             "ids": ids,
-            "columns": DEFAULT_EXPORT_COLUMNS,
+            "scope": scope,
+            "columns": export_columns_of(chosen_columns(self.request.user)),
             "file_format": "xlsx",
         }
 
     def post(self, request, *args, **kwargs):
-        if "columns" not in request.POST:
-            # Arrived from the list's bulk bar: show the form with the selection.
-            form = self.form_class(initial=self.get_initial())
+        if "submitted" not in request.POST:
+            # Arrived from the list's bulk bar: show the form with the selection, which must
+            # not be empty ("Selected rows" with nothing ticked is refused like a bulk action).
+            initial = self.get_initial()
+            if initial["scope"] == "selected" and not initial["ids"]:
+                messages.error(request, _("Select at least one customer, or choose all matching."))
+                return redirect(f"{reverse('customers:list')}?{initial['query']}")
+            form = self.form_class(initial=initial)
             return self.render_to_response(self.get_context_data(form=form))
         return super().post(request, *args, **kwargs)
 
@@ -710,15 +731,37 @@ class ExportView(PermissionRequiredMixin, FormView):
 def _stream_csv(job: ExportJob) -> StreamingHttpResponse:
     queryset = export_queryset(job)
     columns = resolve_columns(job.columns)
-    job.total_rows = job.rows_done = queryset.count()
-    job.status = ExportJob.Status.DONE
-    job.finished_at = timezone.now()
-    job.save(update_fields=["total_rows", "rows_done", "status", "finished_at"])
+    job.total_rows = queryset.count()
+    job.status, job.started_at = ExportJob.Status.RUNNING, timezone.now()
+    job.save(update_fields=["total_rows", "status", "started_at"])
     response = StreamingHttpResponse(
-        csv_lines(queryset, columns), content_type="text/csv; charset=utf-8"
+        _logged_when_sent(job, csv_lines(queryset, columns)),
+        content_type="text/csv; charset=utf-8",
     )
     response["Content-Disposition"] = f'attachment; filename="customers-{job.pk}.csv"'
     return response
+
+
+def _logged_when_sent(job: ExportJob, lines):
+    """Pass the CSV's lines on; the job is done once the last has gone, and failed (with the
+    rows sent) when the download stops before it."""
+    rows, finished = -2, False  # the BOM and the header come first
+    try:
+        for line in lines:
+            yield line
+            rows += 1
+        finished = True
+    finally:
+        done = ExportJob.Status.DONE if finished else ExportJob.Status.FAILED
+        error = (
+            ""
+            if finished
+            else _("The download stopped after %(rows)s rows (the connection closed).")
+            % {"rows": max(rows, 0)}
+        )
+        ExportJob.objects.filter(pk=job.pk).update(
+            status=done, rows_done=max(rows, 0), error=error, finished_at=timezone.now()
+        )
 
 
 def _download(job: ExportJob) -> FileResponse:

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('migration', '0004_one_live_run_per_dry_run'),
+        ("migration", "0004_one_live_run_per_dry_run"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='importjob',
-            name='mapped_by',
-            field=models.CharField(blank=True, max_length=80, verbose_name='mapped by'),
+            model_name="importjob",
+            name="mapped_by",
+            field=models.CharField(blank=True, max_length=80, verbose_name="mapped by"),
         ),
     ]

@@ -51,7 +51,13 @@ def test_export_bulk_and_rules_refuse_the_bad_criterion(staff_client, query, lab
     CustomerFactory()
     export = client.post(
         reverse("customers:export"),
-        {"query": query, "scope": "all", "file_format": "csv", "columns": ["member_number"]},
+        {
+            "query": query,
+            "scope": "all",
+            "file_format": "csv",
+            "columns": ["member_number"],
+            "submitted": "1",
+        },
     )
     assert export.status_code == 400
     assert f"The filter is not valid: {label}:" in export.content.decode()
@@ -82,7 +88,13 @@ def test_selections_with_ids_no_row_can_have_are_refused(staff_client, ids):
     client = staff_client(ADMINISTRATOR)
     export = client.post(
         reverse("customers:export"),
-        {"ids": ids, "file_format": "csv", "columns": ["member_number"]},
+        {
+            "ids": ids,
+            "scope": "selected",
+            "file_format": "csv",
+            "columns": ["member_number"],
+            "submitted": "1",
+        },
     )
     assert export.status_code == 400
     assert "The selection is not valid." in export.content.decode()

@@ -220,6 +220,7 @@ def test_export_small_xlsx_reads_back_with_formulas_as_text(staff_client):
             "columns": ["member_number", "first_name", "last_name", "email", "phone"],
             "query": "",
             "ids": "",
+            "submitted": "1",
         },
     )
     assert response.status_code == 200
@@ -241,7 +242,13 @@ def test_export_csv_streams_filtered_rows(staff_client):
     CustomerFactory(city="Hà Nội", email="hn@example.com")
     response = client.post(
         reverse("customers:export"),
-        {"file_format": "csv", "columns": ["email", "city"], "query": "city=Huế", "ids": ""},
+        {
+            "file_format": "csv",
+            "columns": ["email", "city"],
+            "query": "city=Huế",
+            "ids": "",
+            "submitted": "1",
+        },
     )
     text = b"".join(response.streaming_content).decode("utf-8-sig")
     assert text.splitlines() == ["Email,City", "hue@example.com,Huế"]
@@ -256,7 +263,13 @@ def test_large_export_runs_as_job_with_expiring_download(
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             reverse("customers:export"),
-            {"file_format": "xlsx", "columns": ["member_number"], "query": "", "ids": ""},
+            {
+                "file_format": "xlsx",
+                "columns": ["member_number"],
+                "query": "",
+                "ids": "",
+                "submitted": "1",
+            },
         )
     job = ExportJob.objects.get()
     assert response.url == job.get_absolute_url()

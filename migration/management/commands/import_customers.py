@@ -80,11 +80,14 @@ class Command(BaseCommand):
         except FileRejected as error:
             raise CommandError(str(error)) from None
         if by_header is not None:
-            job.mapping, job.mapped_by = {
-                str(position): by_header[header]
-                for position, header in enumerate(job.headers)
-                if by_header.get(header)
-            }, ""
+            job.mapping, job.mapped_by = (
+                {
+                    str(position): by_header[header]
+                    for position, header in enumerate(job.headers)
+                    if by_header.get(header)
+                },
+                "",
+            )
         try:
             job.mapping = jobs.check_mapping(job.mapping, job.headers, job.match_key)
         except ValidationError as error:
