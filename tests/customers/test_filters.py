@@ -100,6 +100,17 @@ def test_city_is_case_insensitive(nguyen, smith):
     assert matching("city=hà nội") == {nguyen.pk}
 
 
+def test_city_is_accent_insensitive_and_matches_a_prefix(nguyen, smith):
+    hue = CustomerFactory(city="Huế")
+    hue_upper = CustomerFactory(city="HUẾ")
+    CustomerFactory(city="Hưng Yên")
+    assert matching("city=hue") == {hue.pk, hue_upper.pk}
+    assert matching("city=ha noi") == {nguyen.pk}
+    assert matching("city=HA") == {nguyen.pk}
+    assert matching("city=da nang") == {smith.pk}
+    assert matching("city=Zürich") == set()
+
+
 def test_joining_date_range():
     early = CustomerFactory(joined_at=timezone.make_aware(datetime.datetime(2025, 1, 10)))
     late = CustomerFactory(joined_at=timezone.make_aware(datetime.datetime(2026, 3, 1)))
