@@ -1,4 +1,9 @@
-"""Settings for Loyalty Admin, all driven by environment variables (see .env.example)."""
+"""Settings for Loyalty Admin, all driven by environment variables (see .env.example).
+
+A `.env` file beside manage.py (or the file ENV_FILE names) is read first; variables already
+in the environment win. The test suite (LOYALTY_TESTING) ignores it, so a developer's file
+never changes what tests see.
+"""
 
 import os
 from datetime import timedelta
@@ -7,8 +12,11 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
+from dotenv import load_dotenv
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+if not os.environ.get("LOYALTY_TESTING"):
+    load_dotenv(os.environ.get("ENV_FILE") or BASE_DIR / ".env", override=False)
 
 
 def env_bool(name: str, default: bool = False) -> bool:
@@ -194,7 +202,7 @@ TASKS = {
 
 _EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",
-    "django.core.mail.backends.console.EmailBackend"
+    "loyalty_admin.mail.ReadableConsoleBackend"
     if DEBUG
     else "django.core.mail.backends.smtp.EmailBackend",
 )
@@ -216,7 +224,11 @@ MAILERS = {
 }
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Loyalty <no-reply@localhost>")
 # The public address customers reach the password page at (links in emails use it).
-PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# By default the address `make run` serves (HOST, PORT).
+PUBLIC_BASE_URL = os.environ.get(
+    "PUBLIC_BASE_URL",
+    f"http://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}",
+).rstrip("/")
 
 # Content Security Policy: same-origin only, no inline script or style.
 SECURE_CSP = {
@@ -286,7 +298,13 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"quiet_client_errors": {"()": "loyalty_admin.logs.QuietClientErrors"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        # Django's own console handler would print each of its records a second time.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.request": {"filters": ["quiet_client_errors"]},
+    },
 }

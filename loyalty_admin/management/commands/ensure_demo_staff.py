@@ -41,6 +41,6 @@ class Command(BaseCommand):
             lines.append(f"{username} {password} ({role})")
         logins_file.write_text("\n".join(lines) + "\n")
         logins_file.chmod(0o600)
-        self.stdout.write("Sign in at http://127.0.0.1:8000/ with one of:")
+        self.stdout.write(f"Sign in at {settings.PUBLIC_BASE_URL}/ with one of:")
         for line in lines:
             self.stdout.write(f"  {line}")
