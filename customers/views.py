@@ -383,9 +383,9 @@ class CustomerDeleteView(PermissionRequiredMixin, View):
     raise_exception = True
     template_name = "customers/customer_confirm_delete.html"
 
-    def dispatch(self, request, *args, **kwargs):
-        self.customer = get_object_or_404(Customer, pk=kwargs["pk"])
-        return super().dispatch(request, *args, **kwargs)
+    @cached_property
+    def customer(self):  # read after the permission check: no 404-or-403 tells who exists
+        return get_object_or_404(Customer, pk=self.kwargs["pk"])
 
     def get(self, request, *args, **kwargs):
         return render(
@@ -427,9 +427,9 @@ class CustomerAnonymiseView(PermissionRequiredMixin, FormView):
     form_class = AnonymiseForm
     template_name = "customers/customer_anonymise.html"
 
-    def dispatch(self, request, *args, **kwargs):
-        self.customer = get_object_or_404(Customer, pk=kwargs["pk"])
-        return super().dispatch(request, *args, **kwargs)
+    @cached_property
+    def customer(self):  # read after the permission check: no 404-or-403 tells who exists
+        return get_object_or_404(Customer, pk=self.kwargs["pk"])
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(customer=self.customer, **kwargs)
@@ -576,10 +576,12 @@ class SavedViewCreateView(PermissionRequiredMixin, View):
 
 
 class SavedViewOpenView(PermissionRequiredMixin, View):
+    """Open a saved view: its columns become the user's (a write, so a POST), then its list."""
+
     permission_required = "customers.view_customer"
     raise_exception = True
 
-    def get(self, request, pk):
+    def post(self, request, pk):
         view = get_object_or_404(selectors.saved_views_for(request.user), pk=pk)
         if view.columns:
             ListPreference.objects.update_or_create(

@@ -110,7 +110,8 @@ def unmapped_columns(job: ImportJob) -> list[str]:
 
 
 def queue(job: ImportJob, *, dry_run: bool) -> ImportJob:
-    """Hand a configured job to the worker."""
+    """Hand a configured job to the worker (and mark imports whose worker died as failed)."""
+    fail_stalled()
     if job.is_active:
         raise ValidationError(_("This import is already running."), code="busy")
     job.dry_run = dry_run
@@ -247,26 +248,39 @@ def fail_stalled(now=None) -> int:
         "stopped). The import's transaction went with it, so nothing was written; retry it."
     ) % {"minutes": settings.IMPORT_STALL_MINUTES}
     running = ImportJob.objects.filter(status=ImportJob.Status.RUNNING, heartbeat_at__lt=limit)
-    quiet = []  # SQLite: the jobs whose published progress stopped too
-    if connection.vendor != "postgresql":
-        quiet = [
-            pk
-            for pk in running.values_list("pk", flat=True)
-            if (published := published_progress.read(pk)) is None or published[1] < limit
-        ]
-        running = running.filter(pk__in=quiet)
+    stalled = [job.pk for job in running.only("status", "heartbeat_at") if is_stalled(job, now)]
+    if not stalled:
+        return 0
     try:
-        stalled = running.update(status=ImportJob.Status.FAILED, error=message, finished_at=now)
+        count = ImportJob.objects.filter(pk__in=stalled, status=ImportJob.Status.RUNNING).update(
+            status=ImportJob.Status.FAILED, error=message, finished_at=now
+        )
     except OperationalError:  # SQLite: a worker holds the write lock, so one is alive
         return 0
-    for pk in quiet:
+    for pk in stalled:
         published_progress.clear(pk)
-    if stalled:
-        logger.warning("%s stalled imports marked failed", stalled)
-    return stalled
+    logger.warning("%s stalled imports marked failed", count)
+    return count
+
+
+def is_stalled(job: ImportJob, now=None) -> bool:
+    """Whether a running import's worker stopped reporting (read only: pages show it, the
+    retry or the next import marks it failed)."""
+    if job.status != ImportJob.Status.RUNNING or job.heartbeat_at is None:
+        return False
+    limit = (now or timezone.now()) - timedelta(minutes=settings.IMPORT_STALL_MINUTES)
+    if job.heartbeat_at >= limit:
+        return False
+    if connection.vendor == "postgresql":
+        return True
+    published = published_progress.read(job.pk)
+    return published is None or published[1] < limit
 
 
 def retry(job: ImportJob) -> ImportJob:
+    if is_stalled(job):
+        fail_stalled()
+        job.refresh_from_db()
     if job.status != ImportJob.Status.FAILED:
         raise ValidationError(_("Only a failed import can be retried."), code="not_failed")
     return queue(job, dry_run=job.dry_run)

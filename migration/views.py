@@ -32,13 +32,13 @@ class ImportListView(PermissionRequiredMixin, ListView):
     paginate_by = 50
 
     def get_queryset(self):
-        jobs.fail_stalled()
         return ImportJob.objects.select_related("created_by").exclude(status=ImportJob.Status.DRAFT)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         for job in context["object_list"]:
             live(job)  # a running import's count as last published (SQLite)
+            job.stalled = jobs.is_stalled(job)
         return context
 
 
@@ -186,8 +186,8 @@ class ImportDetailView(PermissionRequiredMixin, View):
     template_name = "migration/import_detail.html"
 
     def get(self, request, pk):
-        jobs.fail_stalled()
         job = live(get_object_or_404(ImportJob.objects.select_related("created_by"), pk=pk))
+        job.stalled = jobs.is_stalled(job)
         if job.status == ImportJob.Status.DRAFT:
             return redirect("migration:map", pk)
         template = self.template_name

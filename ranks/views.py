@@ -6,6 +6,7 @@ previewed proposal.
 """
 
 import copy
+from functools import cached_property
 
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
@@ -148,9 +149,9 @@ class RankUpdateView(_PreviewThenSave):
     permission_required = "ranks.change_rank"
     template_name = "ranks/rank_form.html"
 
-    def dispatch(self, request, *args, **kwargs):
-        self.rank = get_object_or_404(Rank, pk=kwargs["pk"])
-        return super().dispatch(request, *args, **kwargs)
+    @cached_property
+    def rank(self):  # read after the permission check: no 404-or-403 tells what exists
+        return get_object_or_404(Rank, pk=self.kwargs["pk"])
 
     def get_form(self, data=None):
         return RankForm(data, instance=copy.copy(self.rank))  # the form edits its own copy
@@ -187,9 +188,9 @@ class RankDeleteView(PermissionRequiredMixin, View):
     raise_exception = True
     template_name = "ranks/rank_confirm_delete.html"
 
-    def dispatch(self, request, *args, **kwargs):
-        self.rank = get_object_or_404(Rank, pk=kwargs["pk"])
-        return super().dispatch(request, *args, **kwargs)
+    @cached_property
+    def rank(self):  # read after the permission check: no 404-or-403 tells what exists
+        return get_object_or_404(Rank, pk=self.kwargs["pk"])
 
     def context(self, form):
         return {

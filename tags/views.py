@@ -6,6 +6,7 @@ from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -167,6 +168,8 @@ class CustomerTagsView(PermissionRequiredMixin, View):
         error = None
         try:
             if "remove" in request.POST:
+                if not is_id(request.POST["remove"]):
+                    raise Http404
                 tag = get_object_or_404(Tag, pk=request.POST["remove"])
                 services.remove_manual(customer=customer, tag=tag, actor=request.user)
             else:

@@ -48,7 +48,9 @@ def test_opening_a_view_restores_filter_and_columns(client):
         columns=["name", "total_spent", "gone_column"],
     )
     client.force_login(owner)
-    response = client.get(reverse("customers:view_open", args=[view.pk]))
+    assert client.get(reverse("customers:view_open", args=[view.pk])).status_code == 405
+    assert not ListPreference.objects.exists()  # a GET changes nothing
+    response = client.post(reverse("customers:view_open", args=[view.pk]))
     assert response.status_code == 302
     assert response["Location"].endswith("/customers/?spent_min=1000")
     assert ListPreference.objects.get(user=owner).columns == ["name", "total_spent"]
@@ -62,8 +64,8 @@ def test_shared_views_are_visible_to_colleagues_private_ones_are_not(client):
     client.force_login(colleague)
     page = client.get(reverse("customers:list")).content.decode()
     assert "Team view" in page and "My view" not in page
-    assert client.get(reverse("customers:view_open", args=[shared.pk])).status_code == 302
-    assert client.get(reverse("customers:view_open", args=[private.pk])).status_code == 404
+    assert client.post(reverse("customers:view_open", args=[shared.pk])).status_code == 302
+    assert client.post(reverse("customers:view_open", args=[private.pk])).status_code == 404
     # A colleague may use a shared view but not delete it.
     assert client.post(reverse("customers:view_delete", args=[shared.pk])).status_code == 404
     assert SavedView.objects.filter(pk=shared.pk).exists()

@@ -78,6 +78,7 @@ POST_ONLY = {
     "customers:send_reset",
     "customers:columns",
     "customers:view_create",
+    "customers:view_open",
     "customers:view_delete",
     "customers:bulk_status",
     "customers:export_retry",
@@ -235,3 +236,19 @@ def test_migrate_leaves_each_role_with_exactly_its_permissions(role):
     held = set(Group.objects.get(name=role).permissions.values_list("pk", flat=True))
     assert held == set(role_permissions(role).values_list("pk", flat=True))
     assert held  # and the list is not empty
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["customers:delete", "customers:anonymise", "ranks:update", "ranks:delete"],
+)
+def test_a_refused_page_does_not_tell_whether_the_object_exists(client, name):
+    client.force_login(make_staff(MARKETING))  # holds none of these permissions
+    missing = client.get(reverse(name, args=[999_999]))
+    assert missing.status_code == 403
+
+
+def test_a_non_numeric_tag_to_remove_is_not_found(client, objects):
+    client.force_login(make_staff(ADMINISTRATOR))
+    url = reverse("tags:customer_tags", args=[objects["customer"].pk])
+    assert client.post(url, {"remove": "abc"}).status_code == 404

@@ -6,6 +6,7 @@ from django.db import connection
 from django.urls import reverse
 
 from customers.models import Customer
+from migration import jobs as jobs_module
 from migration.models import ImportJob, MappingProfile
 from tests.customers.factories import CustomerFactory
 from tests.loyalty_admin.test_query_counts import BASE
@@ -171,10 +172,9 @@ def test_history_list_query_count_is_fixed(admin_client, django_assert_num_queri
         ImportJob.objects.create(
             original_name=f"f{n}.csv", file_format="csv", status="done", created_by=admin_user
         )
-    # The signed-in page's fixed queries, the page count and the page of jobs with their users,
-    # and the check for imports whose worker died (on PostgreSQL one UPDATE; on SQLite the
-    # running jobs, whose heartbeats are files — an UPDATE only when one stopped).
-    with django_assert_num_queries(BASE + 3):
+    # The signed-in page's fixed queries, the page count and the page of jobs with their users
+    # (a running job's stall is read from what the page holds: no query, and no write).
+    with django_assert_num_queries(BASE + 2):
         response = admin_client.get(reverse("migration:list"))
     assert response.status_code == 200
 
@@ -198,10 +198,36 @@ def test_an_import_whose_worker_died_is_marked_failed_and_can_be_retried(admin_c
         heartbeat_at=now - timedelta(minutes=2),
     )
     page = admin_client.get(reverse("migration:detail", args=[dead.pk])).content.decode()
-    assert "stopped reporting progress for 15 minutes" in page and "Retry" in page
+    assert "The worker stopped reporting progress" in page and "Retry" in page
+    assert "Stalled" in admin_client.get(reverse("migration:list")).content.decode()
+    dead.refresh_from_db()
+    assert dead.status == "running"  # a GET only reads
+    # Starting any import (or retrying this one) marks it failed, with the reason.
+    assert jobs_module.fail_stalled() == 1
     dead.refresh_from_db()
     alive.refresh_from_db()
     assert (dead.status, alive.status) == ("failed", "running")
+    assert "stopped reporting progress for 15 minutes" in dead.error
+
+
+def test_a_stalled_import_is_retried_from_its_page(
+    admin_client, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    admin_client.post(reverse("migration:upload"), {"file": uploaded()})
+    job = ImportJob.objects.get()
+    ImportJob.objects.filter(pk=job.pk).update(
+        status="running",
+        mapping={"0": "old_member_id"},
+        heartbeat_at=timezone.now() - timedelta(hours=1),
+    )
+    response = admin_client.post(reverse("migration:retry", args=[job.pk]))
+    assert response.status_code == 302
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.QUEUED
 
 
 @pytest.mark.skipif(connection.vendor == "postgresql", reason="SQLite publishes progress to a file")
