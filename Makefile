@@ -12,7 +12,7 @@ run: setup
 	@bash scripts/run.sh
 
 test: setup
-	@LOYALTY_TESTING=1 DJANGO_ALLOW_ASYNC_UNSAFE=true $(PY) -m pytest $(PYTEST_ARGS)
+	@LOYALTY_TESTING=1 $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: setup
 	.venv/bin/ruff check .

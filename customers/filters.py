@@ -229,16 +229,6 @@ class CustomerFilterSet(FilterCopiesMixin, FreshFieldsMixin, filters.FilterSet):
         min_value=1,
         max_value=MAX_COUNT,
     )
-    wholesale_status = filters.ChoiceFilter(
-        label=_("Wholesale status"),
-        choices=[
-            ("none", _("No application")),
-            ("pending", _("Pending")),
-            ("approved", _("Approved")),
-            ("rejected", _("Rejected")),
-        ],
-        method="filter_wholesale_status",
-    )
     archived = filters.BooleanFilter(label=_("Archived"), method="filter_noop")
     # "<simulation id>-up|down": the members a previewed rank change would move (ranks app).
     rank_preview = filters.CharFilter(
@@ -271,14 +261,6 @@ class CustomerFilterSet(FilterCopiesMixin, FreshFieldsMixin, filters.FilterSet):
             name = f"cf_{definition.key}"
             self.filters[name] = custom_field_filter(definition)
             self.custom_field_names.append(name)
-
-    # The wholesale app owns applications; until it lands "type" carries the status.
-    def filter_wholesale_status(self, queryset, name, value):
-        if value == "approved":
-            return queryset.filter(customer_type=Customer.CustomerType.WHOLESALE)
-        if value == "none":
-            return queryset.filter(customer_type=Customer.CustomerType.RETAIL)
-        return queryset.none()
 
     def filter_noop(self, queryset, name, value):
         return queryset

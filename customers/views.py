@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Prefetch, Q, prefetch_related_objects
 from django.http import (
     FileResponse,
@@ -557,18 +557,20 @@ class SavedViewCreateView(PermissionRequiredMixin, View):
         query = request.POST.get("query", "")
         if form.is_valid():
             name = form.cleaned_data["name"]
-            if SavedView.objects.filter(owner=request.user, name=name).exists():
+            try:
+                with transaction.atomic():  # a double submit: the constraint keeps one
+                    SavedView.objects.create(
+                        owner=request.user,
+                        name=name,
+                        is_shared=form.cleaned_data["is_shared"],
+                        query_string=query,
+                        columns=chosen_columns(request.user),
+                    )
+            except IntegrityError:
                 messages.error(
                     request, _("You already have a view named “%(name)s”.") % {"name": name}
                 )
             else:
-                SavedView.objects.create(
-                    owner=request.user,
-                    name=name,
-                    is_shared=form.cleaned_data["is_shared"],
-                    query_string=query,
-                    columns=chosen_columns(request.user),
-                )
                 messages.success(request, _("View “%(name)s” saved.") % {"name": name})
         else:
             messages.error(request, _("Give the view a name."))

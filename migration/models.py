@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -22,7 +23,7 @@ class Policy(models.TextChoices):
 class MappingProfile(models.Model):
     """A saved column mapping (file header → customer field) to reuse for the next file."""
 
-    name = models.CharField(_("name"), max_length=80, unique=True)
+    name = models.CharField(_("name"), max_length=80)
     # {header text as in the file: field name}
     mapping = models.JSONField(_("mapping"), default=dict)
     match_key = models.CharField(
@@ -35,6 +36,7 @@ class MappingProfile(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [models.UniqueConstraint(Lower("name"), name="mappingprofile_name_ci_unique")]
 
     def __str__(self):
         return self.name

@@ -6,6 +6,7 @@ from itertools import islice
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -166,13 +167,25 @@ class MapView(PermissionRequiredMixin, View):
                 job.empty_clears = form.cleaned_data["empty_clears"]
                 job.save()
                 if form.cleaned_data["save_profile"]:
-                    MappingProfile.objects.create(
-                        name=form.cleaned_data["save_profile"],
-                        mapping={job.headers[int(p)]: name for p, name in mapping.items()},
-                        match_key=job.match_key,
-                        created_by=request.user,
-                    )
-                    messages.success(request, _("Mapping profile saved."))
+                    try:
+                        with transaction.atomic():  # the name is unique, whatever came first
+                            MappingProfile.objects.create(
+                                name=form.cleaned_data["save_profile"],
+                                mapping={job.headers[int(p)]: name for p, name in mapping.items()},
+                                match_key=job.match_key,
+                                created_by=request.user,
+                            )
+                    except IntegrityError:
+                        messages.warning(
+                            request,
+                            _(
+                                "A mapping profile named “%(name)s” was saved meanwhile; this "
+                                "mapping was not saved under that name."
+                            )
+                            % {"name": form.cleaned_data["save_profile"]},
+                        )
+                    else:
+                        messages.success(request, _("Mapping profile saved."))
                 jobs.queue(job, dry_run=True)
                 return redirect("migration:detail", job.pk)
         return self.render(request, job, form, status=400)

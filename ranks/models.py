@@ -170,6 +170,16 @@ class RankRecalculation(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            # At most one recalculation queued or running: every active row has the same key.
+            models.UniqueConstraint(
+                models.Case(
+                    models.When(status__in=["queued", "running"], then=models.Value("active"))
+                ),
+                condition=models.Q(status__in=["queued", "running"]),
+                name="rank_recalculation_one_active",
+            )
+        ]
 
     def __str__(self):
         return f"recalculation {self.pk} ({self.get_status_display()})"

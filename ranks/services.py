@@ -6,7 +6,7 @@ from decimal import Decimal
 from itertools import pairwise
 
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Count, F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -75,14 +75,18 @@ def run_recalculation(job_id: int) -> RankRecalculation:
 
 def queue_recalculation(*, actor, via: str = "web") -> RankRecalculation:
     """Queue a background recalculation unless one is already queued or running."""
-    busy = RankRecalculation.objects.filter(
+    busy = RecalculationBusy(
+        _("A rank recalculation is already queued or running."), code="busy", params={}
+    )
+    if RankRecalculation.objects.filter(
         status__in=[RankRecalculation.Status.QUEUED, RankRecalculation.Status.RUNNING]
-    ).first()
-    if busy is not None:
-        raise RecalculationBusy(
-            _("A rank recalculation is already queued or running."), code="busy", params={}
-        )
-    job = RankRecalculation.objects.create(created_by=actor, via=via)
+    ).exists():
+        raise busy
+    try:
+        with transaction.atomic():  # two requests at once: the database keeps one
+            job = RankRecalculation.objects.create(created_by=actor, via=via)
+    except IntegrityError:
+        raise busy from None
     _enqueue(job)
     return job
 
@@ -97,7 +101,13 @@ def retry_recalculation(job: RankRecalculation) -> RankRecalculation:
     if job.status != RankRecalculation.Status.FAILED:
         raise ValidationError(_("Only a failed recalculation can be retried."))
     job.status = RankRecalculation.Status.QUEUED
-    job.save(update_fields=["status"])
+    try:
+        with transaction.atomic():
+            job.save(update_fields=["status"])
+    except IntegrityError:
+        raise RecalculationBusy(
+            _("A rank recalculation is already queued or running."), code="busy", params={}
+        ) from None
     _enqueue(job)
     return job
 

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.http import Http404
@@ -110,6 +110,8 @@ class RuleFromFilterView(PermissionRequiredMixin, View):
         existing = request.POST.get("tag", "")
         try:
             rule = services.check_rule(query)
+            if existing and not request.user.has_perm("tags.change_tag"):
+                raise PermissionDenied  # rewriting a tag's rule is changing the tag
             if is_id(existing):
                 tag = get_object_or_404(Tag, pk=existing, kind=Tag.Kind.AUTOMATIC)
                 tag.rule = rule

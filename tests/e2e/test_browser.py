@@ -31,7 +31,10 @@ pytestmark = [
 
 
 @pytest.fixture
-def page(live_server):
+def page(live_server, monkeypatch):
+    # The sync Playwright API runs an event loop in this thread, where Django refuses database
+    # calls unless told it is safe: only these tests are told so.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,

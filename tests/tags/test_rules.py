@@ -144,3 +144,21 @@ def test_command_reports_counts_and_fails_clearly():
     assert tagged(tag)  # a failed rule changed nothing
     with pytest.raises(CommandError, match="No automatic tag"):
         call_command("apply_automatic_tags", tag="missing")
+
+
+def test_rewriting_an_existing_tags_rule_needs_the_change_permission(client):
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+
+    user = get_user_model().objects.create_user("adder", password="pw-1234", is_staff=True)
+    user.user_permissions.add(
+        *Permission.objects.filter(codename__in=["add_tag", "view_customer", "view_tag"])
+    )
+    client.force_login(user)
+    tag = automatic("orders_min=5", name="Frequent")
+    response = client.post(reverse("tags:from_filter"), {"query": "city=Vinh", "tag": tag.pk})
+    assert response.status_code == 403
+    tag.refresh_from_db()
+    assert tag.rule == "orders_min=5"
+    created = client.post(reverse("tags:from_filter"), {"query": "city=Vinh", "name": "Vinh"})
+    assert created.status_code == 302 and Tag.objects.filter(name="Vinh").exists()
