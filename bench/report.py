@@ -252,7 +252,11 @@ def carry_over(result: dict, previous_file: Path) -> dict:
     return result
 
 
-def write_results(result: dict, output_dir: Path, readme: Path | None) -> str:
+def write_results(
+    result: dict, output_dir: Path, readme: Path | None, history: Path | None = None
+) -> str:
+    """latest.json and latest.md in `output_dir`; the README's table replaced; this run's
+    tables appended to the `history` page (docs/benchmark.md), newest last."""
     output_dir.mkdir(parents=True, exist_ok=True)
     result = carry_over(result, output_dir / "latest.json")
     markdown = render_markdown(result)
@@ -266,4 +270,7 @@ def write_results(result: dict, output_dir: Path, readme: Path | None) -> str:
         pattern = re.compile(re.escape(README_START) + ".*?" + re.escape(README_END), re.S)
         if pattern.search(text):
             readme.write_text(pattern.sub(lambda _: block, text))
+    if history is not None and history.exists():
+        with history.open("a") as page:
+            page.write(f"\n## Run of {result['date']}\n\n" + markdown)  # its sections: ###
     return markdown

@@ -121,10 +121,16 @@ def test_report_flags_missed_targets_and_updates_the_readme(tmp_path):
              "peak_rss_mb": 300},
         ],
     }  # fmt: skip
-    report.write_results(result, tmp_path / "out", readme)
+    history = tmp_path / "benchmark.md"
+    history.write_text("# Benchmark\n\nEarlier runs.\n")
+    report.write_results(result, tmp_path / "out", readme, history)
     text = readme.read_text()
     assert "old" not in text and text.startswith("intro") and text.endswith("rest\n")
     assert "| ours-xlsx | 10 | 1 | 8,000 | 90 MB | 4.0x | ✅ |" in text
+    kept = history.read_text()
+    assert kept.startswith("# Benchmark\n\nEarlier runs.\n\n## Run of 2026-11-23\n")
+    assert "| ours-xlsx | 10 | 1 | 8,000 | 90 MB | 4.0x | ✅ |" in kept
+    assert "\n### Customer list" in kept
 
 
 def _import_rows(copy: int, ceiling: int, ours: int, peer: int) -> list[dict]:

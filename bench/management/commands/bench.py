@@ -76,7 +76,9 @@ class Command(BaseCommand):
             "--output-dir", default=str(Path(settings.BASE_DIR) / "bench" / "results")
         )
         parser.add_argument(
-            "--no-readme", action="store_true", help="Do not update the README's table."
+            "--no-readme",
+            action="store_true",
+            help="Do not update the README's table or append the run to docs/benchmark.md.",
         )
 
     def handle(self, *args, **options):
@@ -124,10 +126,12 @@ class Command(BaseCommand):
         if not options["skip_exports"]:
             self.stdout.write("Exports:")
             result["exports"] = self._exports(options, size, output_dir / "files")
+        docs = not options["no_readme"]
         markdown = report.write_results(
             result,
             output_dir,
-            None if options["no_readme"] else Path(settings.BASE_DIR) / "README.md",
+            Path(settings.BASE_DIR) / "README.md" if docs else None,
+            Path(settings.BASE_DIR) / "docs" / "benchmark.md" if docs else None,
         )
         self.stdout.write("")
         self.stdout.write(markdown)
