@@ -509,13 +509,18 @@ class OptionsView(PermissionRequiredMixin, View):
     permission_required = "customers.view_customer"
     raise_exception = True
     LIMIT = 50
-    SOURCES = {"tags": (Tag, ("name",)), "stores": (Store, ("name", "code", "city"))}
+    # "tags" for filtering (any tag), "manual-tags" for assigning (a rule assigns the others).
+    SOURCES = {
+        "tags": (lambda: Tag.objects.all(), ("name",)),
+        "manual-tags": (lambda: Tag.objects.filter(kind=Tag.Kind.MANUAL), ("name",)),
+        "stores": (lambda: Store.objects.all(), ("name", "code", "city")),
+    }
 
     def get(self, request, kind):
         if kind not in self.SOURCES:
             raise Http404
-        model, fields = self.SOURCES[kind]
-        queryset = model.objects.order_by("name")
+        rows, fields = self.SOURCES[kind]
+        queryset = rows().order_by("name")
         query = request.GET.get("q", "").strip()
         if query:
             queryset = queryset.filter(

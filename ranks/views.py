@@ -98,10 +98,16 @@ class _PreviewThenSave(PermissionRequiredMixin, View):
     def get(self, request, *args, **kwargs):
         return render(request, self.template_name, self.context(self.get_form()))
 
+    def refuse(self, request, form, status=400):
+        """The form with its errors: the whole page, or for a preview asked by htmx the impact
+        block, which shows them where the preview would have been."""
+        template = f"{self.template_name}#impact" if request.htmx else self.template_name
+        return render(request, template, self.context(form), status=status)
+
     def post(self, request, *args, **kwargs):
         form = self.get_form(request.POST)
         if not form.is_valid():
-            return render(request, self.template_name, self.context(form), status=400)
+            return self.refuse(request, form)
         proposal = form.proposal()
         simulation = None
         if is_id(request.POST.get("simulation", "")):
@@ -123,7 +129,7 @@ class _PreviewThenSave(PermissionRequiredMixin, View):
                     )
             except ValidationError as error:
                 form.add_error(None, error)
-                return render(request, self.template_name, self.context(form), status=400)
+                return self.refuse(request, form)
             if counts is None:
                 messages.success(request, _("Saved."))
             else:
@@ -137,7 +143,7 @@ class _PreviewThenSave(PermissionRequiredMixin, View):
             simulation = services.simulate(proposal=proposal, actor=request.user)
         except services.RecalculationBusy as error:
             form.add_error(None, error)
-            return render(request, self.template_name, self.context(form), status=409)
+            return self.refuse(request, form, status=409)
         if request.POST.get("action") == "save":
             messages.info(request, _("Check the impact of this change, then save it."))
         context = self.context(form, simulation=simulation, impact=selectors.impact(simulation))

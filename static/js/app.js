@@ -101,6 +101,40 @@
     });
   });
 
+  // htmx leaves error answers unswapped, so a refused action would fail silently. A 400, 409
+  // or 422 carries the form or block with its errors: swap it like a success. Other errors
+  // (403, 404, 5xx, no answer) are said in the page's messages area.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var status = event.detail.xhr.status;
+    if (status === 400 || status === 409 || status === 422) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
+  function say(kind) {
+    var area = document.getElementById("messages");
+    if (!area) return;
+    var alert = document.createElement("div");
+    alert.className = "alert alert-danger alert-dismissible fade show";
+    alert.setAttribute("role", "alert");
+    alert.textContent = area.dataset["error" + kind] || area.dataset.errorOther;
+    var close = document.createElement("button");
+    close.type = "button";
+    close.className = "btn-close";
+    close.setAttribute("data-bs-dismiss", "alert");
+    close.setAttribute("aria-label", area.dataset.closeLabel || "Close");
+    alert.appendChild(close);
+    area.appendChild(alert);
+  }
+
+  document.addEventListener("htmx:responseError", function (event) {
+    var status = event.detail.xhr.status;
+    if (status === 400 || status === 409 || status === 422) return;  // swapped above
+    say(status === 403 ? "Forbidden" : status === 404 ? "Missing" : "Other");
+  });
+  document.addEventListener("htmx:sendError", function () { say("Offline"); });
+
   document.addEventListener("DOMContentLoaded", function () { init(document); });
   // After any htmx swap (outerHTML swaps replace their target, so look at the whole page;
   // every initialiser skips what it has already set up).

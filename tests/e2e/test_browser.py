@@ -258,3 +258,47 @@ def test_import_wizard_upload_map_dry_run_run_report_undo(page, live_server, tmp
     page.click("text=Migration")
     expect(page.locator("table")).to_contain_text("legacy.csv")
     assert not page.errors
+
+
+def test_an_invalid_preview_shows_its_errors_where_the_preview_goes(page, live_server):
+    RankFactory(name="Member", code="member", level=1, threshold=0, is_default=True)
+    RankFactory(name="Silver", code="silver", level=2, threshold=1000)
+    RankFactory(name="Gold", code="gold", level=3, threshold=5000)
+    sign_in(page, live_server)
+    page.goto(f"{live_server.url}/ranks/")
+    page.get_by_role("link", name="Edit Silver").click()
+    page.fill("#id_threshold", "9000")  # above Gold's: the ladder would not rise
+    page.get_by_role("button", name="Preview impact").click()
+    errors = page.get_by_test_id("preview-errors")
+    expect(errors).to_be_visible()
+    expect(errors).to_contain_text("The change cannot be previewed")
+    expect(page.locator("#rank-form")).to_have_count(1)  # the form is still there, as typed
+    expect(page.locator("#id_threshold")).to_have_value("9000")
+
+
+def test_the_tag_picker_offers_only_manual_tags(page, live_server):
+    TagFactory(name="Austin fans")
+    TagFactory(name="Auto loyal", kind="automatic", rule="orders_min=5")
+    customer = CustomerFactory(first_name="Thu")
+    sign_in(page, live_server)
+    page.goto(f"{live_server.url}{customer.get_absolute_url()}")
+    picker = page.locator("#customer-tags .ts-control input")
+    picker.click()
+    picker.fill("au")
+    expect(page.locator(".ts-dropdown .option", has_text="Austin fans")).to_be_visible()
+    expect(page.locator(".ts-dropdown .option", has_text="Auto loyal")).to_have_count(0)
+
+
+def test_a_refused_htmx_action_is_said_on_the_page(page, live_server):
+    customer = CustomerFactory(first_name="Thu")
+    sign_in(page, live_server)
+    page.goto(f"{live_server.url}{customer.get_absolute_url()}")
+    # The customer is deleted meanwhile: adding a tag now answers 404.
+    TagFactory(name="VIP")
+    picker = page.locator("#customer-tags .ts-control input")
+    picker.click()
+    picker.fill("vi")
+    page.locator(".ts-dropdown .option", has_text="VIP").click()
+    customer.delete()
+    page.locator("#customer-tags").get_by_role("button", name="Add").click()
+    expect(page.locator("#messages .alert-danger")).to_contain_text("That no longer exists")

@@ -200,3 +200,27 @@ def test_bulk_tagging_many_customers_runs_in_the_background(
     assert not CustomerTag.objects.exists()
     callbacks[0]()
     assert CustomerTag.objects.filter(tag=vip).count() == 3
+
+
+def test_the_assign_picker_and_form_take_manual_tags_only(staff_client):
+    from django.urls import reverse
+
+    from loyalty_admin.roles import ADMINISTRATOR
+
+    client = staff_client(ADMINISTRATOR)
+    manual = TagFactory(name="Austin fans")
+    TagFactory(name="Auto loyal", kind="automatic", rule="orders_min=5")
+    options = client.get(reverse("customers:options", args=["manual-tags"]), {"q": "au"}).json()
+    assert [row["text"] for row in options["results"]] == ["Austin fans"]
+    every = client.get(reverse("customers:options", args=["tags"]), {"q": "au"}).json()
+    assert len(every["results"]) == 2  # the filters still offer every tag
+    customer = CustomerFactory()
+    automatic = Tag.objects.get(name="Auto loyal")
+    response = client.post(
+        reverse("tags:customer_tags", args=[customer.pk]),
+        {"tags": [automatic.pk]},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 400  # the block comes back with the error, and is shown
+    assert "Auto loyal is an automatic tag" in response.content.decode()
+    assert not customer.tag_links.exists() and manual.pk
