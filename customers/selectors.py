@@ -30,22 +30,32 @@ def filter_errors(filterset) -> list[tuple[str, list[str]]]:
     ]
 
 
+def criteria_in_words(filterset) -> list[tuple[str, str, str]]:
+    """A valid filter's criteria that narrow anything: (name, label, value in words)."""
+    form = filterset.form
+    return [
+        (name, str(form.fields[name].label), _shown(form.fields[name], value))
+        for name, value in form.cleaned_data.items()
+        if name not in ("archived", "rank_preview") and has_value(value)
+    ]
+
+
 def describe_filter(query_string: str) -> str:
     """A list query string in words: "City: Huế; Rank: Gold, Silver" ("" for no criterion,
     the query string itself when it is not a valid filter)."""
     filterset = customer_filterset(query_string)
     if not filterset.is_valid():
         return query_string
-    form = filterset.form
-    parts = []
-    for name, value in form.cleaned_data.items():
-        if name == "archived" or not has_value(value):
-            continue
-        field = form.fields[name]
-        parts.append(f"{field.label}: {_shown(field, value)}")
-    if form.cleaned_data.get("archived"):
+    parts = [f"{label}: {shown}" for _name, label, shown in criteria_in_words(filterset)]
+    if filterset.form.cleaned_data.get("archived"):
         parts.append(str(_("Archived customers")))
     return "; ".join(parts)
+
+
+def parameters_of(filterset, name: str) -> list[str]:
+    """The query-string parameters a criterion reads (a range's two ends, say)."""
+    suffixes = getattr(filterset.form.fields[name].widget, "suffixes", ())
+    return [name, *(f"{name}_{suffix}" for suffix in suffixes)]
 
 
 def _shown(field, value) -> str:

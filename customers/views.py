@@ -231,6 +231,54 @@ class CustomerListView(PermissionRequiredMixin, FilterView):
             headers.append(header)
         return headers
 
+    # The filter panel's sections: (title, criteria); the custom fields come last.
+    SECTIONS = (
+        (gettext_lazy("Contact"), ("name", "email", "phone", "old_member_id", "city")),
+        (
+            gettext_lazy("Membership"),
+            ("rank", "status", "customer_type", "store", "referral_source"),
+        ),
+        (gettext_lazy("Dates"), ("joined", "last_access")),
+        (gettext_lazy("Points and spend"), ("points", "spent")),
+        (
+            gettext_lazy("Behaviour"),
+            ("followed_oa", "app_used_days", "purchased_days", "orders_min"),
+        ),
+        (gettext_lazy("Tags"), ("tags_any", "tags_all", "tags_none")),
+        (gettext_lazy("Reward purchases"), ("reward", "reward_from", "reward_to", "reward_min")),
+    )
+
+    def _sections(self, filterset) -> list[dict]:
+        """The panel's sections, each open when one of its criteria holds a value (Contact,
+        the first, is open anyway)."""
+        asked = {key for key, values in self.request.GET.lists() if any(values)}
+        sections = [*self.SECTIONS]
+        if filterset.custom_field_names:
+            sections.append((_("Custom fields"), tuple(filterset.custom_field_names)))
+        return [
+            {
+                "title": title,
+                "fields": [filterset.form[name] for name in names],
+                "open": index == 0
+                or any(
+                    parameter in asked
+                    for name in names
+                    for parameter in selectors.parameters_of(filterset, name)
+                ),
+            }
+            for index, (title, names) in enumerate(sections)
+        ]
+
+    def _chips(self, filterset) -> list[dict]:
+        """Each criterion in use, in words, with the list's address without it."""
+        chips = []
+        for name, label, shown in selectors.criteria_in_words(filterset):
+            query = self.request.GET.copy()
+            for parameter in (*selectors.parameters_of(filterset, name), *PAGE_PARAMS):
+                query.pop(parameter, None)
+            chips.append({"label": label, "value": shown, "url": f"?{query.urlencode()}"})
+        return chips
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         filterset = context["filter"]
@@ -266,9 +314,9 @@ class CustomerListView(PermissionRequiredMixin, FilterView):
         context["columns_form"] = ColumnsForm(initial={"columns": chosen})
         context["saved_view_form"] = SavedViewForm()
         context["bulk_status_form"] = BulkStatusForm()
-        context["custom_filter_fields"] = [
-            filterset.form[name] for name in filterset.custom_field_names
-        ]
+        context["filter_sections"] = self._sections(filterset)
+        if valid:
+            context["active_filters"] = self._chips(filterset)
         context["more_filters_used"] = any(
             value not in ("", None)
             for key, values in self.request.GET.lists()

@@ -477,3 +477,28 @@ def test_a_search_by_identifier_is_not_counted_beside_its_page(staff_client, mon
     assert started == []
     assert "1 customer" in client.get(reverse("customers:list"), {"q": "hoa"}).content.decode()
     assert len(started) == 1
+
+
+def test_filters_in_use_are_chips_that_remove_themselves(staff_client):
+    client = staff_client(ADMINISTRATOR)
+    gold = RankFactory(name="Gold")
+    CustomerFactory(city="Huế", rank=gold, points_balance=500)
+    query = f"city=hue&rank={gold.pk}&points_min=100&sort=-total_spent"
+    response = client.get(f"{reverse('customers:list')}?{query}")
+    chips = {chip["label"]: chip for chip in response.context["active_filters"]}
+    assert {label: chip["value"] for label, chip in chips.items()} == {
+        "Rank": "Gold",
+        "City": "hue",
+        "Points balance": "from 100",
+    }
+    assert chips["Points balance"]["url"] == f"?city=hue&rank={gold.pk}&sort=-total_spent"
+    assert chips["Rank"]["url"] == "?city=hue&points_min=100&sort=-total_spent"
+    page = response.content.decode()
+    assert 'aria-label="Filters in use"' in page and "from 100" in page
+    # The sections holding a value are open; the others (but Contact) closed.
+    opened = {s["title"]: s["open"] for s in response.context["filter_sections"]}
+    assert opened["Contact"] and opened["Membership"] and opened["Points and spend"]
+    assert not opened["Tags"] and not opened["Dates"]
+    plain = client.get(reverse("customers:list"))
+    assert plain.context["active_filters"] == []
+    assert [s["open"] for s in plain.context["filter_sections"]].count(True) == 1
