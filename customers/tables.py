@@ -146,7 +146,7 @@ class CustomerTable(tables.Table):
         }
         render = {name: getattr(self, f"_cell_{name}", None) for name in column_names}
         opening = {
-            name: '<td class="text-end">' if name in NUMERIC_COLUMNS else "<td>"
+            name: f'<td class="col-{name}{" text-end" if name in NUMERIC_COLUMNS else ""}">'
             for name in column_names
         }
         rows = []
@@ -186,6 +186,12 @@ class CustomerTable(tables.Table):
 
     def _cell_name(self, record):
         return conditional_escape(self.render_name(record))  # the anonymised label is safe
+
+    def _cell_email(self, record):
+        if not record.email:
+            return EMPTY
+        email = escape(record.email)
+        return f'<span title="{email}">{email}</span>'  # cut to the column's width by CSS
 
     def _cell_phone(self, record):
         return escape(self.render_phone(record.phone)) if record.phone else EMPTY

@@ -69,6 +69,20 @@
       box.addEventListener("change", function () {
         var table = box.closest("table");
         table.querySelectorAll("input[name=ids]").forEach(function (row) { row.checked = box.checked; });
+        // A whole page ticked: offer every matching customer (the bulk bar's "All matching").
+        var offer = document.querySelector("[data-select-matching]");
+        if (offer) offer.hidden = !box.checked;
+      });
+    });
+    root.querySelectorAll("[data-choose-all]").forEach(function (button) {
+      if (button.dataset.ready) return;
+      button.dataset.ready = "1";
+      button.addEventListener("click", function () {
+        var scope = document.querySelector("#bulk-form select[name=scope]");
+        if (scope) scope.value = "all";
+        var offer = button.closest("[data-select-matching]");
+        offer.querySelector("[data-select-matching-text]").textContent = button.dataset.chosenText;
+        button.hidden = true;
       });
     });
   }
@@ -85,7 +99,26 @@
     if (field) field.value = params.toString();
   });
 
+  // The filter panel folds away for a wider table; the choice is kept in this browser.
+  function initFilterToggle(root) {
+    var button = root.querySelector("[data-toggle-filters]");
+    var layout = document.querySelector("[data-filters-layout]");
+    if (!button || !layout || button.dataset.ready) return;
+    button.dataset.ready = "1";
+    function show(hidden) {
+      layout.classList.toggle("filters-hidden", hidden);
+      button.setAttribute("aria-expanded", hidden ? "false" : "true");
+    }
+    show(window.localStorage.getItem("loyalty.filtersHidden") === "1");
+    button.addEventListener("click", function () {
+      var hidden = !layout.classList.contains("filters-hidden");
+      window.localStorage.setItem("loyalty.filtersHidden", hidden ? "1" : "0");
+      show(hidden);
+    });
+  }
+
   function init(root) {
+    initFilterToggle(root);
     initCharts(root);
     initPickers(root);
     initSelectAll(root);

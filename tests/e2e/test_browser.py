@@ -302,3 +302,24 @@ def test_a_refused_htmx_action_is_said_on_the_page(page, live_server):
     customer.delete()
     page.locator("#customer-tags").get_by_role("button", name="Add").click()
     expect(page.locator("#messages .alert-danger")).to_contain_text("That no longer exists")
+
+
+def test_ticking_the_page_offers_every_matching_customer(page, live_server):
+    for n in range(55):
+        CustomerFactory(first_name=f"Khách {n}", city="Huế")
+    sign_in(page, live_server)
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(f"{live_server.url}/customers/")
+    offer = page.locator("[data-select-matching]")
+    expect(offer).to_be_hidden()
+    page.get_by_label("Select all on this page").check()
+    expect(offer).to_be_visible()
+    page.get_by_role("button", name="Select all matching: 55 customers").click()
+    expect(offer).to_contain_text("All matching customers are selected: 55 customers.")
+    expect(page.locator("#bulk-form select[name=scope]")).to_have_value("all")
+    # The default columns fit beside the filter panel at 1440 px.
+    fits = page.evaluate(
+        "(() => { const t = document.querySelector('.customer-table');"
+        " return t.scrollWidth <= t.parentElement.clientWidth; })()"
+    )
+    assert fits
