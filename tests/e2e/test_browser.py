@@ -1,15 +1,8 @@
 """Real-browser tests: headless Debian Chromium driven by Playwright against live_server."""
 
-import os
-import shutil
-
 import openpyxl
-import pytest
-from django.db import connections
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from loyalty_admin.roles import ADMINISTRATOR
-from tests.conftest import make_staff
 from tests.customers.factories import (
     CustomerFactory,
     CustomerTagFactory,
@@ -17,60 +10,9 @@ from tests.customers.factories import (
     RankFactory,
     TagFactory,
 )
+from tests.e2e.browser import BROWSER_TESTS, sign_in
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.django_db(transaction=True),
-    # CI sets LOYALTY_REQUIRE_BROWSER so a missing Chromium fails the run instead of skipping.
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM) and not os.environ.get("LOYALTY_REQUIRE_BROWSER"),
-        reason="Chromium is not installed",
-    ),
-]
-
-
-@pytest.fixture
-def page(live_server, monkeypatch):
-    # The sync Playwright API runs an event loop in this thread, where Django refuses database
-    # calls unless told it is safe: only these tests are told so.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        context = browser.new_context(
-            accept_downloads=True, viewport={"width": 1280, "height": 900}
-        )
-        page = context.new_page()
-        errors = []
-        page.on(
-            "console",
-            lambda message: errors.append(message.text) if message.type == "error" else None,
-        )
-        page.errors = errors
-        yield page
-        browser.close()
-        # Inside Playwright's event loop Django's connections are a context of their own (the
-        # test's factories opened one here): close it, or it outlives the test database.
-        connections.close_all()
-
-
-def sign_in(page, live_server):
-    make_staff(ADMINISTRATOR)
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", "admin")
-    page.fill("#id_password", "pw-1234")
-    page.click("button[type=submit]")
-    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+pytestmark = BROWSER_TESTS
 
 
 def test_filter_open_create_and_export(page, live_server, tmp_path):
