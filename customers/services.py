@@ -15,9 +15,10 @@ from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
-from customers.models import Customer, CustomerEvent, PasswordResetLink
+from customers.models import Customer, CustomerEvent, CustomFieldDefinition, PasswordResetLink
 from customers.search_text import build_search_text
 
 logger = logging.getLogger("loyalty.audit")
@@ -76,6 +77,22 @@ def _display(customer: Customer, field: str) -> str | None:
     if isinstance(value, datetime):
         return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
     return str(value)
+
+
+def _custom_changes(before: dict, after: dict) -> dict[str, list]:
+    """Each custom field that changed, under its label, its values as people read them."""
+    labels = dict(CustomFieldDefinition.objects.values_list("key", "label"))
+
+    def shown(value):
+        if isinstance(value, bool):
+            return str(_("Yes") if value else _("No"))
+        return None if value in (None, "") else str(value)
+
+    return {
+        labels.get(key, key): [shown(before.get(key)), shown(after.get(key))]
+        for key in sorted(set(before) | set(after))
+        if before.get(key) != after.get(key)
+    }
 
 
 def _value(customer: Customer, field: str):
@@ -152,13 +169,15 @@ def customer_update(*, customer: Customer, data: dict, actor=None) -> Customer:
         return current
     current.save(update_fields=[*changed, "search_text", "updated_at"])
     changes = {
-        str(Customer._meta.get_field(field).verbose_name): [
+        capfirst(str(Customer._meta.get_field(field).verbose_name)): [
             shown_before[field],
             _display(current, field),
         ]
         for field in changed
-        if field in shown_before
+        if field in shown_before and field != "custom_fields"
     }
+    if "custom_fields" in changed:
+        changes.update(_custom_changes(before["custom_fields"] or {}, current.custom_fields or {}))
     if changes:
         record_event(
             customer=current, kind=CustomerEvent.Kind.UPDATED, actor=actor, changes=changes

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from customers.models import Customer
 from customers.phone import format_phone
 from loyalty_admin.html import conditional_escape, escape
+from loyalty_admin.money import money
 
 DEFAULT_COLUMNS = (
     "member_number",
@@ -117,7 +118,7 @@ class CustomerTable(tables.Table):
         )
 
     def render_total_spent(self, value):
-        return f"{value:,.0f}"
+        return money(value)
 
     def render_points_balance(self, value):
         return f"{value:,}"

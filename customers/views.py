@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views import View
 from django.views.generic import CreateView, DetailView, FormView, ListView, UpdateView
 from django_filters.views import FilterView
@@ -704,7 +704,11 @@ class BulkStatusView(PermissionRequiredMixin, View):
             return redirect(f"{reverse('customers:list')}?{query}")
         changed = services.bulk_set_status(queryset=queryset, status=status, actor=request.user)
         messages.success(
-            request, _("%(count)s customers changed status.") % {"count": f"{changed:,}"}
+            request,
+            ngettext(
+                "%(count)s customer changed status.", "%(count)s customers changed status.", changed
+            )
+            % {"count": f"{changed:,}"},
         )
         return redirect(f"{reverse('customers:list')}?{query}")
 

@@ -224,6 +224,9 @@ MAILERS = {
 }
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Loyalty <no-reply@localhost>")
 # The public address customers reach the password page at (links in emails use it).
+# Money is shown with this symbol, after the amount ("1,234,000 ₫") unless CURRENCY_PREFIX.
+CURRENCY_SYMBOL = os.environ.get("CURRENCY_SYMBOL", "₫")
+CURRENCY_PREFIX = env_bool("CURRENCY_PREFIX")
 # By default the address `make run` serves (HOST, PORT).
 PUBLIC_BASE_URL = os.environ.get(
     "PUBLIC_BASE_URL",

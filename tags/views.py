@@ -10,6 +10,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -243,9 +244,17 @@ class BulkTagsView(PermissionRequiredMixin, View):
         names = ", ".join(tag.name for tag in tags)
         if action == "remove":
             changed = services.bulk_remove(queryset=queryset, tags=tags, actor=request.user)
-            text = _("Removed %(names)s: %(n)s assignments.")
+            text = ngettext(
+                "Removed %(names)s: %(n)s assignment.",
+                "Removed %(names)s: %(n)s assignments.",
+                changed,
+            )
         else:
             changed = services.bulk_assign(queryset=queryset, tags=tags, actor=request.user)
-            text = _("Added %(names)s: %(n)s new assignments (customers who had it are unchanged).")
+            text = ngettext(
+                "Added %(names)s: %(n)s new assignment (customers who had it are unchanged).",
+                "Added %(names)s: %(n)s new assignments (customers who had it are unchanged).",
+                changed,
+            )
         messages.success(request, text % {"names": names, "n": f"{changed:,}"})
         return redirect(back)

@@ -1,8 +1,10 @@
-"""`{% field form.name %}`: a form field in the app's layout (loyalty_admin.forms.field_html)."""
+"""`{% field form.name %}`: a form field in the app's layout (loyalty_admin.forms.field_html);
+`|money`: an amount with the configured currency."""
 
 from django import template
 
 from loyalty_admin.forms import field_html
+from loyalty_admin.money import money
 
 register = template.Library()
 
@@ -10,3 +12,9 @@ register = template.Library()
 @register.simple_tag(name="field")
 def field_tag(bound_field):
     return field_html(bound_field)
+
+
+@register.filter(name="money")
+def money_filter(value):
+    """An amount with the configured currency ("1,234,000 ₫")."""
+    return money(value)

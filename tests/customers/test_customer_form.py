@@ -150,6 +150,6 @@ def test_an_edit_records_exactly_what_changed_in_local_time(admin_user, ranks, s
     customer_update(customer=customer, data=form.service_data(), actor=admin_user)
     event = CustomerEvent.objects.get(kind=CustomerEvent.Kind.UPDATED)
     assert event.changes == {
-        "joined at": ["2024-03-05 08:00:00", "2024-03-05 09:30:00"],
-        "custom fields": ["newsletter=True", "newsletter=False"],
+        "Joined at": ["2024-03-05 08:00:00", "2024-03-05 09:30:00"],
+        "Newsletter": ["Yes", "No"],  # the custom field's label, its values in words
     }

@@ -29,7 +29,7 @@ def test_update_records_changed_fields_on_timeline(admin_user):
     customer = CustomerFactory(city="Huế")
     services.customer_update(customer=customer, data={"city": "Hà Nội"}, actor=admin_user)
     event = customer.events.get(kind=CustomerEvent.Kind.UPDATED)
-    assert event.changes == {"city": ["Huế", "Hà Nội"]}
+    assert event.changes == {"City": ["Huế", "Hà Nội"]}
     assert event.actor == admin_user
 
 

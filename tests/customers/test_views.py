@@ -324,7 +324,7 @@ def test_bulk_status_confirms_before_changing(staff_client):
     a, _ = CustomerFactory.create_batch(2)
     url = reverse("customers:bulk_status")
     page = client.post(url, {"ids": [a.pk], "status": "blocked", "scope": "selected"})
-    assert "Set the status of 1 customers" in page.content.decode()
+    assert "Set the status of 1 customer to" in page.content.decode()
     assert Customer.objects.filter(status="blocked").count() == 0
     client.post(url, {"scope": "all", "status": "blocked", "confirmed": "yes", "query": ""})
     assert Customer.objects.filter(status="blocked").count() == 2

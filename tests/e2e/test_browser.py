@@ -34,7 +34,7 @@ def test_filter_open_create_and_export(page, live_server, tmp_path):
     page.fill("#id_phone", "0912 345 678")
     page.click("button:has-text('Save')")
     expect(page.get_by_text("Customer Trần Mai was created.")).to_be_visible()
-    expect(page.get_by_text("+84912345678")).to_be_visible()
+    expect(page.get_by_text("+84 912 345 678")).to_be_visible()  # stored E.164, shown formatted
 
     page.goto(f"{live_server.url}/customers/?q=smith")
     expect(page.get_by_test_id("result-count")).to_have_text("1 customer")

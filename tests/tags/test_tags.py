@@ -169,7 +169,7 @@ def test_bulk_tag_selected_rows_and_untag(staff_client):
     response = bulk(
         client, query="", scope="selected", ids=[picked.pk], tags=[vip.pk], tag_action="remove"
     )
-    assert "Removed VIP: 1 assignments." in response.content.decode()
+    assert "Removed VIP: 1 assignment." in response.content.decode()
     assert list(picked.tag_links.values_list("tag__name", flat=True)) == ["Student"]
     assert CustomerEvent.objects.filter(customer=picked, message="Removed VIP").exists()
 
