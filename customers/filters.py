@@ -381,14 +381,33 @@ class CustomerFilterSet(FilterCopiesMixin, FreshFieldsMixin, filters.FilterSet):
         ]
         return bool(terms) and all(any(c.isdigit() or c == "@" for c in t) for t in terms)
 
+    # Amounts that are never negative: a lower bound of 0 or less keeps everyone.
+    NON_NEGATIVE = {"points", "spent"}
+
     @property
     def is_filtered(self) -> bool:
-        """True when any criterion narrows the list (the archive switch does not)."""
+        """True when any criterion narrows the list (the archive switch does not, nor a
+        criterion that keeps everyone: every choice ticked, "points from 0")."""
         if not self.form.is_valid():
             return True
         return any(
-            has_value(value) for key, value in self.form.cleaned_data.items() if key != "archived"
+            self._narrows(key, value)
+            for key, value in self.form.cleaned_data.items()
+            if key != "archived"
         )
+
+    def _narrows(self, name: str, value) -> bool:
+        if not has_value(value):
+            return False
+        field = self.form.fields[name]
+        if isinstance(value, slice) and name in self.NON_NEGATIVE:
+            return value.stop is not None or (value.start is not None and value.start > 0)
+        if isinstance(field, forms.MultipleChoiceField) and isinstance(value, list | tuple):
+            every = {str(choice) for choice, _label in field.choices if choice != ""}
+            return {str(item) for item in value} != every
+        if isinstance(field, forms.ModelMultipleChoiceField) and isinstance(value, QuerySet):
+            return value.count() != field.queryset.count()
+        return True
 
 
 class _JSONKeyFilter(filters.Filter):

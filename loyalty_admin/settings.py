@@ -186,7 +186,14 @@ WHITENOISE_USE_FINDERS = DEBUG or TESTING
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
 MEDIA_URL = "media/"
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# One cache every web process and worker shares (a tag's count, the dashboard's figures):
+# the database's by default (its table comes with `migrate`), or CACHE_BACKEND / CACHE_LOCATION.
+CACHES = {
+    "default": {
+        "BACKEND": os.environ.get("CACHE_BACKEND", "django.core.cache.backends.db.DatabaseCache"),
+        "LOCATION": os.environ.get("CACHE_LOCATION", "loyalty_cache"),
+    }
+}
 
 TASKS = {
     "default": {

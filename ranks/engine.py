@@ -323,7 +323,8 @@ COUNTS_SQL = """
 """
 
 
-def _counts(cursor) -> dict:
+def decision_counts(cursor) -> dict:
+    """What the decisions in rank_decision add up to (changed, upgraded, downgraded, …)."""
     cursor.execute(COUNTS_SQL)
     changed, up, down, grace, ended = (value or 0 for value in cursor.fetchone())
     return {
@@ -350,7 +351,7 @@ def apply_all(
         )
     _build_decisions(settings, now, customer_ids, customers_sql)
     with connection.cursor() as cursor:
-        counts = _counts(cursor)
+        counts = decision_counts(cursor)
         query = SQL().add(
             f"""INSERT INTO {CHANGE} (customer_id, from_rank_id, to_rank_id, from_name, to_name,
                     reason, note, qualifying_amount, actor_id, created_at)

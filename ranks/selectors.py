@@ -30,6 +30,7 @@ def impact(simulation) -> dict:
         "rows": rows,
         "up": simulation.counts.get("up", 0),
         "down": simulation.counts.get("down", 0),
+        "grace_started": simulation.counts.get("grace_started", 0),
         "chart_json": json.dumps(chart),
     }
 

@@ -328,6 +328,8 @@ def simulate(*, proposal: dict, actor, now=None) -> RankSimulation:
     with transaction.atomic():
         RankSimulation.objects.filter(created_at__lt=now - SIMULATION_LIFETIME).delete()
         moves = engine.simulate(settings, now=now)
+        with connection.cursor() as cursor:
+            grace_started = engine.decision_counts(cursor)["grace_started"]
         simulation = RankSimulation.objects.create(
             proposal=proposal_json(proposal), created_by=actor, created_at=now
         )
@@ -348,7 +350,7 @@ def simulate(*, proposal: dict, actor, now=None) -> RankSimulation:
                 )
                 cursor.execute(query.sql, query.params)
         engine.drop_temporary_tables()
-        simulation.counts = _impact_counts(moves, levels)
+        simulation.counts = {**_impact_counts(moves, levels), "grace_started": grace_started}
         simulation.save(update_fields=["counts"])
     return simulation
 

@@ -1,7 +1,10 @@
+from contextlib import suppress
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.cache import cache
+from django.test.testcases import DatabaseOperationForbidden
 
 from loyalty_admin.db import close_side_connections
 from loyalty_admin.roles import (
@@ -35,8 +38,18 @@ def make_staff(role: str | None, username: str | None = None):
 @pytest.fixture(autouse=True)
 def _empty_cache():
     """Each test starts with an empty cache: cached dashboard figures from one test must not
-    stand in for another's rows."""
-    cache.clear()
+    stand in for another's rows. The cache is the database's: a test's transaction rolls its
+    entries back, but a transactional test commits them, so they are cleared after it too.
+    (Where the test has no database access yet or any more, there is nothing to clear.)"""
+    _clear_cache()
+    yield
+    _clear_cache()
+
+
+def _clear_cache():
+    # RuntimeError, DatabaseOperationForbidden: no database access here (yet, or any more).
+    with suppress(RuntimeError, DatabaseOperationForbidden):
+        cache.clear()
 
 
 @pytest.fixture(autouse=True)

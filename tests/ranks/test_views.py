@@ -225,7 +225,7 @@ def test_the_default_and_the_last_rank_cannot_be_deleted(staff_client, ladder, a
     client = staff_client(ADMINISTRATOR)
     member, silver, gold = ladder
     response = client.post(reverse("ranks:delete", args=[member.pk]), {"move_to": silver.pk})
-    assert "make another rank the default first" in response.content.decode()
+    assert "make another rank the default first" in response.content.decode().lower()
     services.delete_rank(rank=gold, move_to=silver, actor=admin_user)
     services.delete_rank(rank=silver, move_to=member, actor=admin_user)
     with pytest.raises(Exception, match="The last rank cannot be deleted"):
@@ -357,11 +357,12 @@ def test_rank_pages_query_counts_are_pinned(staff_client, ladder, django_assert_
     client = staff_client(ADMINISTRATOR)
     CustomerFactory.create_batch(3, rank=ladder[1])
     client.get(reverse("ranks:overview"))  # fills the cached member counts
-    # The signed-in page's, then ranks, policy, latest job.
-    with django_assert_num_queries(BASE + 3):
+    # The signed-in page's, then ranks, the member counts from the shared (database) cache,
+    # policy, latest job.
+    with django_assert_num_queries(BASE + 4):
         client.get(reverse("ranks:overview"))
     CustomerFactory.create_batch(5, rank=ladder[2])
-    with django_assert_num_queries(BASE + 3):
+    with django_assert_num_queries(BASE + 4):
         client.get(reverse("ranks:overview"))
     # The signed-in page's and the rank.
     with django_assert_num_queries(BASE + 1):
@@ -388,3 +389,25 @@ def test_simulated_members_move_the_way_the_counts_say(ladder, admin_user):
     simulation = services.simulate(proposal={}, actor=admin_user)
     assert simulation.counts["up"] == 1 and simulation.counts["down"] == 0
     assert list(simulation.members.values_list("customer_id", "direction")) == [(customer.pk, "up")]
+
+
+def test_a_preview_counts_members_who_would_start_a_grace_period(staff_client, ladder):
+    client = staff_client(ADMINISTRATOR)
+    _member, silver, _gold = ladder
+    old_spender = CustomerFactory(rank=silver)
+    OrderFactory(
+        customer=old_spender, total=2000, placed_at=timezone.now() - dt.timedelta(days=500)
+    )
+    form = {"basis": "spend", "window": "rolling_12", "downgrade": "grace", "grace_days": 90}
+    response = client.post(reverse("ranks:policy"), {**form, "action": "preview"})
+    simulation = RankSimulation.objects.latest("created_at")
+    assert (simulation.counts["down"], simulation.counts["grace_started"]) == (0, 1)
+    assert "1 member would start a grace period" in response.content.decode()
+
+
+def test_deleting_the_default_rank_says_so_before_the_form(staff_client, ladder):
+    member = ladder[0]
+    page = staff_client(ADMINISTRATOR).get(reverse("ranks:delete", args=[member.pk]))
+    text = page.content.decode()
+    assert "This is the default rank: every new member gets it." in text
+    assert "Delete and move members" not in text

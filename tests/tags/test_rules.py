@@ -86,9 +86,16 @@ def test_invalid_rules_are_refused_with_the_reason():
         ("", "needs a rule"),
         ("points_min=lots", "not a valid customer filter"),
         ("q=", "selects every customer"),
+        ("sort=-total_spent", "selects every customer"),
+        ("status=active&status=inactive&status=blocked", "selects every customer"),
+        ("points_min=0", "selects every customer"),
+        ("spent_min=-5", "selects every customer"),
     ):
         with pytest.raises(Exception, match=reason):
             services.check_rule(rule)
+    # Narrowing ones pass.
+    for rule in ("status=active&status=inactive", "points_min=1", "spent_max=0"):
+        assert services.check_rule(rule) == rule
 
 
 def test_tag_form_takes_a_built_in_rule_and_checks_it(

@@ -224,3 +224,22 @@ def test_the_assign_picker_and_form_take_manual_tags_only(staff_client):
     assert response.status_code == 400  # the block comes back with the error, and is shown
     assert "Auto loyal is an automatic tag" in response.content.decode()
     assert not customer.tag_links.exists() and manual.pk
+
+
+def test_a_tags_count_is_shared_by_every_process(staff_client, settings):
+    """The count cache is the database's (one every web process and worker reads), and a new
+    tag's count is there at once: saving or applying a tag forgets the cached counts."""
+    from django.core.cache import caches
+
+    assert settings.CACHES["default"]["BACKEND"].endswith("db.DatabaseCache")
+    client = staff_client(ADMINISTRATOR)
+    tag = TagFactory(name="VIP")
+    client.get(reverse("tags:list"))  # counts cached
+    CustomerTagFactory(tag=tag, customer=CustomerFactory())
+    from tags.services import forget_counts
+
+    forget_counts()  # what assigning through the services does
+    other_process_cache = caches.create_connection("default")  # a cache object of its own
+    assert other_process_cache.get("tags:counts") is None
+    page = client.get(reverse("tags:list")).content.decode()
+    assert f'?tags_any={tag.pk}">1</a>' in page
