@@ -1,6 +1,7 @@
 """Deterministic demo data: stores, ranks, tags, rewards, custom fields and customers with
 history. Used by `manage.py seed_demo` (and by tests at a small size)."""
 
+import heapq
 import random
 from datetime import timedelta
 from decimal import Decimal
@@ -186,6 +187,9 @@ def _weighted(rng, pairs):
     return rng.choices(values, weights=weights)[0]
 
 
+TASK_POINTS = 50
+
+
 @transaction.atomic
 def seed_demo(customers: int = 3000, seed: int = 20261122) -> dict:
     """Create the demo data set; returns how many of each thing were made."""
@@ -270,7 +274,7 @@ def seed_demo(customers: int = 3000, seed: int = 20261122) -> dict:
                 + timedelta(days=rng.randrange(0, max(1, (now - joined).days + 1)))
                 if rng.random() < 0.8
                 else None,
-                followed_oa_at=joined + timedelta(days=rng.randrange(0, 30))
+                followed_oa_at=min(joined + timedelta(days=rng.randrange(0, 30)), now)
                 if rng.random() < 0.35
                 else None,
                 app_last_seen_at=now - timedelta(days=rng.randrange(0, 120))
@@ -297,19 +301,72 @@ def seed_demo(customers: int = 3000, seed: int = 20261122) -> dict:
     order_number = 0
     for customer in people:
         spent, balance, lifetime, count, last_order = Decimal(0), 0, 0, 0, None
+        # The member's history as dated events, written in time order, so that every ledger
+        # entry's balance follows from the one before and nothing lies in the future.
+        events = []
+        days = max(1, (now - customer.joined_at).days)
         if rng.random() < 0.6:
             for _ in range(rng.choice([1, 1, 2, 3, 5, 8, 13])):
-                order_number += 1
-                placed = customer.joined_at + timedelta(
-                    days=rng.randrange(0, max(1, (now - customer.joined_at).days + 1))
+                at = customer.joined_at + timedelta(
+                    days=rng.randrange(0, days), hours=rng.randrange(8, 21)
                 )
+                events.append((min(at, now), "order"))
+        done = None
+        if rng.random() < 0.3:
+            done = rng.random() < 0.5
+            if done:
+                events.append((min(customer.joined_at + timedelta(days=3), now), "task"))
+        heapq.heapify(events)
+        while events:
+            at, kind = heapq.heappop(events)
+            if kind == "task":
+                balance += TASK_POINTS
+                lifetime += TASK_POINTS
+                points.append(
+                    PointsTransaction(
+                        customer=customer,
+                        delta=TASK_POINTS,
+                        reason="task",
+                        balance_after=balance,
+                        reference="task",
+                        created_at=at,
+                    )
+                )
+            elif kind == "redemption":
+                affordable = [reward for reward in rewards if reward.points_cost <= balance]
+                if not affordable:
+                    continue
+                reward = rng.choice(affordable)
+                balance -= reward.points_cost
+                redemptions.append(
+                    RewardRedemption(
+                        customer=customer,
+                        reward=reward,
+                        redeemed_at=at,
+                        points_spent=reward.points_cost,
+                        store=rng.choice(stores),
+                    )
+                )
+                points.append(
+                    PointsTransaction(
+                        customer=customer,
+                        delta=-reward.points_cost,
+                        reason="redemption",
+                        balance_after=balance,
+                        reference=reward.code,
+                        created_at=at,
+                    )
+                )
+            else:
+                order_number += 1
                 total = Decimal(rng.randrange(50, 5000) * 1000)
+                number = f"SO{order_number:08d}"
                 orders.append(
                     Order(
-                        number=f"SO{order_number:08d}",
+                        number=number,
                         customer=customer,
                         store=rng.choice(stores),
-                        placed_at=placed,
+                        placed_at=at,
                         total=total,
                     )
                 )
@@ -318,52 +375,31 @@ def seed_demo(customers: int = 3000, seed: int = 20261122) -> dict:
                 lifetime += earned
                 spent += total
                 count += 1
-                last_order = max(last_order or placed, placed)
+                last_order = at
                 points.append(
                     PointsTransaction(
                         customer=customer,
                         delta=earned,
                         reason="purchase",
                         balance_after=balance,
-                        reference=f"SO{order_number:08d}",
-                        created_at=placed,
+                        reference=number,
+                        created_at=at,
                     )
                 )
-            if balance > 200 and rng.random() < 0.5:
-                reward = rng.choice([r for r in rewards if r.points_cost <= balance] or rewards[:1])
-                if reward.points_cost <= balance:
-                    balance -= reward.points_cost
-                    at = last_order + timedelta(days=rng.randrange(1, 30))
-                    redemptions.append(
-                        RewardRedemption(
-                            customer=customer,
-                            reward=reward,
-                            redeemed_at=at,
-                            points_spent=reward.points_cost,
-                            store=rng.choice(stores),
-                        )
-                    )
-                    points.append(
-                        PointsTransaction(
-                            customer=customer,
-                            delta=-reward.points_cost,
-                            reason="redemption",
-                            balance_after=balance,
-                            reference=reward.code,
-                            created_at=at,
-                        )
-                    )
-        if rng.random() < 0.3:
-            done = rng.random() < 0.5
+                # Now and then the member spends points on a reward some days later.
+                redeem_at = at + timedelta(days=rng.randrange(1, 30))
+                if balance > 200 and rng.random() < 0.25 and redeem_at < now:
+                    heapq.heappush(events, (redeem_at, "redemption"))
+        if done is not None:
             tasks.append(
                 CustomerTask(
                     customer=customer,
                     name=rng.choice(TASKS),
                     status="completed" if done else "in_progress",
                     progress=100 if done else rng.randrange(0, 100),
-                    points_awarded=50 if done else 0,
+                    points_awarded=TASK_POINTS if done else 0,
                     started_at=customer.joined_at,
-                    completed_at=customer.joined_at + timedelta(days=3) if done else None,
+                    completed_at=min(customer.joined_at + timedelta(days=3), now) if done else None,
                 )
             )
         customer.total_spent, customer.points_balance, customer.lifetime_points = (

@@ -77,3 +77,29 @@ def test_seed_demo_is_deterministic_and_loads_once():
     assert any(letter in names for letter in "ễưầạơ")  # Vietnamese names with their accents
     assert "nothing to do" in run("seed_demo", "--customers", "60")
     assert Customer.objects.count() == 60
+
+
+def test_demo_history_is_dated_and_its_ledger_adds_up():
+    from django.db.models import Max, Sum
+    from django.utils import timezone
+
+    from customers.models import PointsTransaction, RewardRedemption
+
+    run("seed_demo", "--customers", "300")
+    now = timezone.now()
+    assert not Order.objects.filter(placed_at__gt=now).exists()
+    assert not PointsTransaction.objects.filter(created_at__gt=now).exists()
+    assert not RewardRedemption.objects.filter(redeemed_at__gt=now).exists()
+    joined = Customer.objects.order_by("joined_at").values_list("joined_at", flat=True)
+    assert (now - joined.first()).days > 2 * 365  # three years of members
+    assert Order.objects.filter(placed_at__gte=now - timezone.timedelta(days=365)).exists()
+    for customer in Customer.objects.filter(order_count__gt=1)[:50]:
+        ledger = list(customer.points_transactions.order_by("created_at", "pk"))
+        running = 0
+        for entry in ledger:  # each entry's balance follows from the one before, in time order
+            running += entry.delta
+            assert entry.balance_after == running
+        assert customer.points_balance == running
+        assert customer.order_count == customer.orders.count()
+        assert customer.total_spent == customer.orders.aggregate(total=Sum("total"))["total"]
+        assert customer.last_order_at == customer.orders.aggregate(last=Max("placed_at"))["last"]
