@@ -405,3 +405,23 @@ def bulk_set_status(*, queryset, status: str, actor) -> int:
         "bulk status %s on %s customers by user %s", status, changed, actor.pk if actor else None
     )
     return changed
+
+
+@transaction.atomic
+def bulk_archive(*, queryset, actor) -> int:
+    """Archive every live customer of `queryset` (history kept, restorable one by one); one
+    timeline entry each. Set-based: one INSERT … SELECT and one UPDATE."""
+    ids = queryset.order_by().filter(archived_at__isnull=True).values("id")
+    now = timezone.now()
+    sub_sql, sub_params = ids.query.sql_with_params()
+    record_events(
+        customers_sql=sub_sql,
+        params=list(sub_params),
+        kind=CustomerEvent.Kind.ARCHIVED,
+        actor=actor,
+        message=_("Bulk archive"),
+        now=now,
+    )
+    archived = Customer.objects.filter(pk__in=ids).update(archived_at=now, updated_at=now)
+    logger.info("bulk archive of %s customers by user %s", archived, actor.pk if actor else None)
+    return archived

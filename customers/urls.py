@@ -19,6 +19,7 @@ urlpatterns = [
     path("views/<int:pk>/", views.SavedViewOpenView.as_view(), name="view_open"),
     path("views/<int:pk>/delete/", views.SavedViewDeleteView.as_view(), name="view_delete"),
     path("bulk/status/", views.BulkStatusView.as_view(), name="bulk_status"),
+    path("bulk/archive/", views.BulkArchiveView.as_view(), name="bulk_archive"),
     path("export/", views.ExportView.as_view(), name="export"),
     path("exports/", views.ExportListView.as_view(), name="exports"),
     path("exports/<int:pk>/", views.ExportDetailView.as_view(), name="export_detail"),

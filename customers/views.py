@@ -1,6 +1,7 @@
 from functools import cached_property, reduce
 from operator import or_
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
@@ -63,11 +64,12 @@ from customers.tables import (
     CustomerTable,
     ordering_for,
 )
-from customers.tasks import bulk_status_task
+from customers.tasks import bulk_archive_task, bulk_status_task
 from loyalty_admin.db import side_query, without_parallel_workers
 from loyalty_admin.forms import is_id, parse_ids
 from loyalty_admin.views import RetryJobMixin
 from ranks.forms import OverrideForm
+from ranks.models import Rank
 from ranks.selectors import why_this_rank
 from tags.models import CustomerTag, Tag
 
@@ -314,6 +316,8 @@ class CustomerListView(PermissionRequiredMixin, FilterView):
         context["columns_form"] = ColumnsForm(initial={"columns": chosen})
         context["saved_view_form"] = SavedViewForm()
         context["bulk_status_form"] = BulkStatusForm()
+        if self.request.user.has_perm("ranks.override_rank"):
+            context["bulk_ranks"] = Rank.objects.order_by("level")
         context["filter_sections"] = self._sections(filterset)
         if valid:
             context["active_filters"] = self._chips(filterset)
@@ -657,11 +661,33 @@ class SavedViewDeleteView(PermissionRequiredMixin, View):
         return redirect("customers:list")
 
 
-class BulkStatusView(PermissionRequiredMixin, View):
-    """Confirm, then set the status of the selected or all matching customers."""
+class BulkActionView(PermissionRequiredMixin, View):
+    """A change to the ticked customers or to all matching the list's filter: the form's
+    choices, then a confirmation with the count, then one set-based write — in a background
+    task when "all matching" is larger than BULK_SYNC_ROW_LIMIT."""
 
-    permission_required = "customers.bulk_update_customer"
     raise_exception = True
+    form_class = None
+    template_name = ""
+    invalid_message = ""
+    background_message = gettext_lazy(
+        "The change runs in the background; each customer's timeline records it when done."
+    )
+
+    def apply(self, queryset, form) -> int:
+        raise NotImplementedError
+
+    def enqueue(self, query: str, form) -> None:
+        raise NotImplementedError
+
+    def done_message(self, count: int, form) -> str:
+        raise NotImplementedError
+
+    def start_form(self, data):
+        """The form the confirmation page shows, from the list's bulk bar; None when what the
+        bar sent cannot be confirmed (the invalid message says why)."""
+        form = self.form_class(data)
+        return form if form.is_valid() else None
 
     def post(self, request):
         try:
@@ -669,48 +695,73 @@ class BulkStatusView(PermissionRequiredMixin, View):
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
             return redirect(f"{reverse('customers:list')}?{request.POST.get('query', '')}")
-        form = BulkStatusForm(request.POST)
-        if not form.is_valid():
-            messages.error(request, _("Choose a status."))
-            return redirect(f"{reverse('customers:list')}?{query}")
-        if request.POST.get("confirmed") != "yes":
-            return render(
-                request,
-                "customers/bulk_status_confirm.html",
-                {
-                    "count": queryset.count(),
-                    "status": Customer.Status(form.cleaned_data["status"]).label,
-                    "form": form,
-                    "query": query,
-                    "ids": ids,
-                    "scope": request.POST.get("scope", "selected"),
-                },
-            )
-        status = form.cleaned_data["status"]
+        back = f"{reverse('customers:list')}?{query}"
+        confirmed = request.POST.get("confirmed") == "yes"
+        form = self.form_class(request.POST) if confirmed else self.start_form(request.POST)
+        if form is None:
+            messages.error(request, self.invalid_message)
+            return redirect(back)
+        if not confirmed or not form.is_valid():
+            context = {
+                "count": queryset.count(),
+                "form": form,
+                "query": query,
+                "ids": ids,
+                "scope": request.POST.get("scope", "selected"),
+            }
+            return render(request, self.template_name, context, status=400 if confirmed else 200)
         if not ids and capped_count(queryset, settings.BULK_SYNC_ROW_LIMIT)[1]:
             # One set-based statement either way, but at this size it can outlast a request.
-            transaction.on_commit(
-                lambda: bulk_status_task.enqueue(
-                    actor_id=request.user.pk, query_string=query, status=status
-                )
-            )
-            messages.info(
-                request,
-                _(
-                    "The status change runs in the background; each customer's timeline "
-                    "records it when it is done."
-                ),
-            )
-            return redirect(f"{reverse('customers:list')}?{query}")
-        changed = services.bulk_set_status(queryset=queryset, status=status, actor=request.user)
-        messages.success(
-            request,
-            ngettext(
-                "%(count)s customer changed status.", "%(count)s customers changed status.", changed
-            )
-            % {"count": f"{changed:,}"},
-        )
-        return redirect(f"{reverse('customers:list')}?{query}")
+            user, data = request.user.pk, form.cleaned_data
+            transaction.on_commit(lambda: self.enqueue(query, data, user))
+            messages.info(request, self.background_message)
+            return redirect(back)
+        try:
+            changed = self.apply(queryset, form.cleaned_data, request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect(back)
+        messages.success(request, self.done_message(changed, form.cleaned_data))
+        return redirect(back)
+
+
+class BulkStatusView(BulkActionView):
+    """Confirm, then set the status of the selected or all matching customers."""
+
+    permission_required = "customers.bulk_update_customer"
+    form_class = BulkStatusForm
+    template_name = "customers/bulk_status_confirm.html"
+    invalid_message = gettext_lazy("Choose a status.")
+
+    def apply(self, queryset, data, user) -> int:
+        return services.bulk_set_status(queryset=queryset, status=data["status"], actor=user)
+
+    def enqueue(self, query, data, user) -> None:
+        bulk_status_task.enqueue(actor_id=user, query_string=query, status=data["status"])
+
+    def done_message(self, count, data) -> str:
+        return ngettext(
+            "%(count)s customer changed status.", "%(count)s customers changed status.", count
+        ) % {"count": f"{count:,}"}
+
+
+class BulkArchiveView(BulkActionView):
+    """Confirm, then archive the selected or all matching customers (history kept)."""
+
+    permission_required = "customers.archive_customer"
+    form_class = forms.Form
+    template_name = "customers/bulk_archive_confirm.html"
+
+    def apply(self, queryset, data, user) -> int:
+        return services.bulk_archive(queryset=queryset, actor=user)
+
+    def enqueue(self, query, data, user) -> None:
+        bulk_archive_task.enqueue(actor_id=user, query_string=query)
+
+    def done_message(self, count, data) -> str:
+        return ngettext("%(count)s customer archived.", "%(count)s customers archived.", count) % {
+            "count": f"{count:,}"
+        }
 
 
 class ExportView(PermissionRequiredMixin, FormView):

@@ -201,6 +201,53 @@ def set_override(*, customer: Customer, rank: Rank, reason: str, expires_at=None
         )
 
 
+@transaction.atomic
+def bulk_set_override(*, queryset, rank: Rank, reason: str, expires_at=None, actor) -> int:
+    """`set_override` for every live customer of `queryset`, set-based: one rank-history row
+    for each customer whose rank (or manual marker) changes, then one UPDATE. Returns how many
+    customers now hold the rank by hand."""
+    reason = (reason or "").strip()
+    now = timezone.now()
+    if not reason:
+        raise ValidationError({"reason": _("Say why these customers get a rank by hand.")})
+    if expires_at is not None and expires_at <= now:
+        raise ValidationError({"expires_at": _("The end of a manual rank must be in the future.")})
+    _lock_policy()  # a recalculation does not run meanwhile
+    ids = queryset.order_by().filter(archived_at__isnull=True, anonymised_at__isnull=True)
+    moving = ids.exclude(rank=rank, rank_overridden=True).values("id")
+    sub_sql, sub_params = moving.query.sql_with_params()
+    with connection.cursor() as cursor:
+        query = engine.SQL().add(
+            f"""INSERT INTO {engine.CHANGE} (customer_id, from_rank_id, to_rank_id, from_name,
+                    to_name, reason, note, qualifying_amount, actor_id, created_at)
+                SELECT c.id, c.rank_id, %s, COALESCE(r.name, ''), %s, %s, %s, NULL, %s, %s
+                FROM {engine.CUSTOMER} c LEFT JOIN {engine.RANK} r ON r.id = c.rank_id
+                WHERE c.id IN ({sub_sql})""",  # noqa: S608
+            rank.pk,
+            rank.name,
+            RankChange.Reason.OVERRIDE,
+            reason,
+            actor.pk if actor else None,
+            now,
+            *sub_params,
+        )
+        cursor.execute(query.sql, query.params)
+    changed = Customer.objects.filter(pk__in=ids.values("id")).update(
+        rank=rank,
+        rank_overridden=True,
+        rank_override_expires_at=expires_at,
+        rank_grace_until=None,
+        updated_at=now,
+    )
+    logger.info(
+        "bulk manual rank %s on %s customers by user %s",
+        rank.pk,
+        changed,
+        actor.pk if actor else None,
+    )
+    return changed
+
+
 def end_override(*, customer: Customer, actor) -> RankChange | None:
     """End a manual rank now; the policy decides the rank again at once."""
     with transaction.atomic():

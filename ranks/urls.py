@@ -22,5 +22,6 @@ urlpatterns = [
         name="recalculation_retry",
     ),
     path("override/<int:customer_pk>/", views.OverrideView.as_view(), name="override"),
+    path("bulk/override/", views.BulkRankView.as_view(), name="bulk_override"),
     path("override/<int:customer_pk>/end/", views.EndOverrideView.as_view(), name="override_end"),
 ]

@@ -15,11 +15,12 @@ from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views import View
 from django.views.generic import CreateView, DetailView, TemplateView
 
 from customers.models import Customer
+from customers.views import BulkActionView
 from loyalty_admin.dashboard import dashboard_figures
 from loyalty_admin.forms import is_id
 from loyalty_admin.palette import CHART_HEX
@@ -313,3 +314,46 @@ class EndOverrideView(PermissionRequiredMixin, View):
         services.end_override(customer=customer, actor=request.user)
         messages.success(request, _("The manual rank ended; the policy decides the rank again."))
         return redirect(customer)
+
+
+class BulkRankView(BulkActionView):
+    """Confirm, then give the selected or all matching customers a rank by hand (reason and an
+    optional end date asked on the confirmation page)."""
+
+    permission_required = "ranks.override_rank"
+    form_class = OverrideForm
+    template_name = "ranks/bulk_rank_confirm.html"
+    invalid_message = gettext_lazy("Choose a rank.")
+
+    def start_form(self, data):
+        rank = data.get("rank", "")
+        if not is_id(rank) or not Rank.objects.filter(pk=rank).exists():
+            return None
+        return self.form_class(initial={"rank": rank})
+
+    def apply(self, queryset, data, user) -> int:
+        return services.bulk_set_override(
+            queryset=queryset,
+            rank=data["rank"],
+            reason=data["reason"],
+            expires_at=data["expires_at"],
+            actor=user,
+        )
+
+    def enqueue(self, query, data, user) -> None:
+        from ranks.tasks import bulk_rank_task
+
+        bulk_rank_task.enqueue(
+            actor_id=user,
+            query_string=query,
+            rank_id=data["rank"].pk,
+            reason=data["reason"],
+            expires_at=data["expires_at"].isoformat() if data["expires_at"] else None,
+        )
+
+    def done_message(self, count, data) -> str:
+        return ngettext(
+            "%(count)s customer now holds %(rank)s by hand.",
+            "%(count)s customers now hold %(rank)s by hand.",
+            count,
+        ) % {"count": f"{count:,}", "rank": data["rank"].name}
