@@ -57,6 +57,27 @@ def test_demo_staff_passwords_are_generated_once(tmp_path, settings):
     assert oct(settings.DEMO_LOGINS_FILE.stat().st_mode)[-3:] == "600"
 
 
+def test_demo_logins_name_the_address_served(tmp_path, settings):
+    settings.DEMO_LOGINS_FILE = tmp_path / "logins"
+    settings.PUBLIC_BASE_URL = "http://127.0.0.1:8123"  # what HOST / PORT make it
+    assert run("ensure_demo_staff").startswith("Sign in at http://127.0.0.1:8123/ with one of:")
+
+
+def test_the_default_public_address_follows_host_and_port(monkeypatch):
+    import importlib
+
+    from loyalty_admin import settings as module
+
+    monkeypatch.setenv("HOST", "0.0.0.0")  # noqa: S104 - an address to print, not to bind
+    monkeypatch.setenv("PORT", "9000")
+    monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
+    try:
+        assert importlib.reload(module).PUBLIC_BASE_URL == "http://0.0.0.0:9000"
+    finally:
+        monkeypatch.undo()
+        importlib.reload(module)
+
+
 def snapshot():
     return (
         list(Customer.objects.order_by("member_number").values_list("email", "phone", "last_name")),
