@@ -8,6 +8,8 @@ purchases are EXISTS sub-queries, so no criterion needs DISTINCT.
 
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from functools import reduce
+from operator import or_
 
 import django_filters as filters
 from django import forms
@@ -299,10 +301,14 @@ class CustomerFilterSet(FilterCopiesMixin, FreshFieldsMixin, filters.FilterSet):
 
     def filter_city(self, queryset, name, value):
         # Case- and accent-insensitive, by prefix ("hue" → Huế, "ha noi" → Hà Nội): the few
-        # hundred distinct cities are matched in Python, the customers by the city index.
+        # hundred distinct cities are matched in Python, the customers as "city iexact" each,
+        # which the (UPPER(city), rank) index serves (city IN (…) took the plain city index
+        # and a bitmap of every customer of the city: 23 against 4 ms with a rank at 1M).
         key = fold(value)
         cities = [city for city in distinct_cities() if fold(city).startswith(key)]
-        return queryset.filter(city__in=cities) if cities else queryset.none()
+        if not cities:
+            return queryset.none()
+        return queryset.filter(reduce(or_, (Q(city__iexact=city) for city in cities)))
 
     def filter_rank_preview(self, queryset, name, value):
         from ranks.models import RankSimulationMember
@@ -402,11 +408,11 @@ class CustomerFilterSet(FilterCopiesMixin, FreshFieldsMixin, filters.FilterSet):
         field = self.form.fields[name]
         if isinstance(value, slice) and name in self.NON_NEGATIVE:
             return value.stop is not None or (value.start is not None and value.start > 0)
+        # Fixed choices only: telling whether every rank or store is ticked would cost the list
+        # two queries on every request.
         if isinstance(field, forms.MultipleChoiceField) and isinstance(value, list | tuple):
             every = {str(choice) for choice, _label in field.choices if choice != ""}
             return {str(item) for item in value} != every
-        if isinstance(field, forms.ModelMultipleChoiceField) and isinstance(value, QuerySet):
-            return value.count() != field.queryset.count()
         return True
 
 

@@ -4,7 +4,8 @@ from datetime import date, datetime
 
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Model, QuerySet
+from django.db.models import QuerySet
+from django.forms.models import ModelChoiceIterator
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -76,11 +77,13 @@ def _shown(field, value) -> str:
         )
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, QuerySet | list | tuple):
+    if isinstance(value, QuerySet):  # chosen rows (ranks, tags, stores): their own names
+        return ", ".join(str(item) for item in value)
+    if isinstance(value, list | tuple):
         return ", ".join(_shown(field, item) for item in value)
-    labels = dict(getattr(field, "choices", None) or ())
-    if isinstance(value, Model):
-        return str(value)
+    choices = getattr(field, "choices", None)
+    # A model field's choices would be read from the database again: its values came above.
+    labels = {} if choices is None or isinstance(choices, ModelChoiceIterator) else dict(choices)
     return str(labels.get(value, labels.get(str(value), value)))
 
 

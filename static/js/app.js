@@ -62,6 +62,11 @@
     });
   }
 
+  function resultCount() {
+    var count = document.querySelector("[data-testid=result-count]");
+    return count ? count.textContent.trim().replace(/\s+/g, " ") : "";
+  }
+
   function initSelectAll(root) {
     root.querySelectorAll("input[data-select-all]").forEach(function (box) {
       if (box.dataset.ready) return;
@@ -71,7 +76,11 @@
         table.querySelectorAll("input[name=ids]").forEach(function (row) { row.checked = box.checked; });
         // A whole page ticked: offer every matching customer (the bulk bar's "All matching").
         var offer = document.querySelector("[data-select-matching]");
-        if (offer) offer.hidden = !box.checked;
+        if (offer) {
+          var chooser = offer.querySelector("[data-choose-all]");
+          if (!chooser.hidden) chooser.textContent = chooser.dataset.label.replace("{count}", resultCount());
+          offer.hidden = !box.checked;
+        }
       });
     });
     root.querySelectorAll("[data-choose-all]").forEach(function (button) {
@@ -81,7 +90,8 @@
         var scope = document.querySelector("#bulk-form select[name=scope]");
         if (scope) scope.value = "all";
         var offer = button.closest("[data-select-matching]");
-        offer.querySelector("[data-select-matching-text]").textContent = button.dataset.chosenText;
+        offer.querySelector("[data-select-matching-text]").textContent =
+          button.dataset.chosenText.replace("{count}", resultCount());
         button.hidden = true;
       });
     });
