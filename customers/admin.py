@@ -1,7 +1,7 @@
 from django.contrib import admin
 
+from core.admin_io import ReferenceDataAdmin, SafeResource
 from customers.models import CustomFieldDefinition, Reward, Store
-from loyalty_admin.admin_io import ReferenceDataAdmin, SafeResource
 
 
 class StoreResource(SafeResource):

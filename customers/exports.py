@@ -1,7 +1,7 @@
 """Customer exports to XLSX and CSV: streamed, flat memory, formula-safe.
 
 One writer serves the web view (small exports at once), the background job (large ones) and
-`manage.py export_customers`. XLSX is written by customers.xlsx_stream, a streaming writer for
+`manage.py export_customers`. XLSX is written by core.xlsx_stream, a streaming writer for
 this one shape of sheet: openpyxl's write-only mode and xlsxwriter's constant-memory mode both
 missed the export target on this machine (see that module and the README).
 
@@ -28,10 +28,10 @@ from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.xlsx_safety import CSV_RISK, escape_csv
+from core.xlsx_stream import XLSX_MAX_ROWS, XlsxStreamWriter
 from customers.models import Customer, CustomFieldDefinition
 from customers.tables import ordering_for
-from customers.xlsx_safety import CSV_RISK, escape_csv
-from customers.xlsx_stream import XLSX_MAX_ROWS, XlsxStreamWriter
 from tags.models import CustomerTag
 
 CHUNK = 2000

@@ -22,15 +22,15 @@ from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from customers.models import Customer, CustomFieldDefinition, Reward, RewardRedemption, Store
-from customers.search_text import anywhere_pattern, fold, search_terms, segment_pattern
-from loyalty_admin.forms import (
+from core.forms import (
     FilterCopiesMixin,
     FilterForm,
     FreshFieldsMixin,
     RemoteSelectMultiple,
     is_id,
 )
+from customers.models import Customer, CustomFieldDefinition, Reward, RewardRedemption, Store
+from customers.search_text import anywhere_pattern, fold, search_terms, segment_pattern
 from ranks.models import Rank
 from tags.models import CustomerTag, Tag
 

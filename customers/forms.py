@@ -6,11 +6,11 @@ from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import BootstrapFormMixin, parse_ids
 from customers.models import Customer, CustomFieldDefinition, SavedView
 from customers.phone import normalise_phone
 from customers.selectors import customers_matching
 from customers.tables import column_choices
-from loyalty_admin.forms import BootstrapFormMixin, parse_ids
 
 
 class DateInput(forms.DateInput):

@@ -11,10 +11,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.jobs import claim
 from customers.exports import WRITERS, export_queryset, resolve_columns
 from customers.models import ExportJob
 from customers.selectors import customers_matching, describe_filter
-from loyalty_admin.jobs import claim
 
 logger = logging.getLogger("loyalty.exports")
 

@@ -10,10 +10,10 @@ from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.db import side_query, without_parallel_workers
+from core.forms import parse_ids
 from customers.filters import CustomerFilterSet, has_value
 from customers.models import Customer, CustomerEvent, ExportJob, SavedView
-from loyalty_admin.db import side_query, without_parallel_workers
-from loyalty_admin.forms import parse_ids
 
 
 def customer_filterset(query_string: str = "", *, data: QueryDict | None = None):
@@ -137,7 +137,7 @@ def _needs_count(filterset) -> bool:
 
 
 def start_count(filterset, cap: int):
-    """Start the list's capped count on a side connection (loyalty_admin.db.side_query) while
+    """Start the list's capped count on a side connection (core.db.side_query) while
     the page reads its rows and builds its HTML; None when it is not needed or must run on the
     page's own connection. The queryset is built here, on the request's thread: the side thread
     only runs it. Not for a search by identifier, whose first page nearly always holds every

@@ -13,10 +13,10 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
+from core.html import conditional_escape, escape
+from core.money import money
 from customers.models import Customer
 from customers.phone import format_phone
-from loyalty_admin.html import conditional_escape, escape
-from loyalty_admin.money import money
 
 DEFAULT_COLUMNS = (
     "member_number",

@@ -27,6 +27,9 @@ from django.views import View
 from django.views.generic import CreateView, DetailView, FormView, ListView, UpdateView
 from django_filters.views import FilterView
 
+from core.db import side_query, without_parallel_workers
+from core.forms import is_id, parse_ids
+from core.views import RetryJobMixin
 from customers import jobs, selectors, services
 from customers.exports import (
     DEFAULT_EXPORT_COLUMNS,
@@ -65,9 +68,6 @@ from customers.tables import (
     ordering_for,
 )
 from customers.tasks import bulk_archive_task, bulk_status_task
-from loyalty_admin.db import side_query, without_parallel_workers
-from loyalty_admin.forms import is_id, parse_ids
-from loyalty_admin.views import RetryJobMixin
 from ranks.forms import OverrideForm
 from ranks.models import Rank
 from ranks.selectors import why_this_rank
@@ -107,7 +107,7 @@ class ListResults:
     Building the page's HTML above its results (header, sidebar, the filter panel's thirty
     fields) is Python that does not need the rows, and reading the rows is a wait on the
     database that does not need Python. So the rows' query starts on a side connection
-    (`loyalty_admin.db.side_query`) when the view builds its context, as the count does, and
+    (`core.db.side_query`) when the view builds its context, as the count does, and
     the template reads them where the results begin: at 1,000,000 customers a tag or reward
     filter's rows take 8–20 ms to find, most of which now overlaps the panel's rendering.
     Where no side connection can take the query (SQLite, inside a transaction, side queries

@@ -7,8 +7,8 @@ from django.db.models import Count
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
+from core.palette import CHART_HEX
 from customers.models import Customer, CustomerEvent
-from loyalty_admin.palette import CHART_HEX
 from ranks.models import Rank
 
 CACHE_KEY = "dashboard:figures"

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "import_export",
     "axes",
+    "core",
     "loyalty_admin",
     "customers",
     "ranks",
@@ -209,9 +210,7 @@ TASKS = {
 
 _EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND",
-    "loyalty_admin.mail.ReadableConsoleBackend"
-    if DEBUG
-    else "django.core.mail.backends.smtp.EmailBackend",
+    "core.mail.ReadableConsoleBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
 )
 MAILERS = {
     "default": {
@@ -281,7 +280,7 @@ PASSWORD_RESET_MAX_PER_HOUR = int(os.environ.get("PASSWORD_RESET_MAX_PER_HOUR", 
 # to the rows counted, and a list page has about 20 ms of database time to spend in all.
 LIST_COUNT_CAP = int(os.environ.get("LIST_COUNT_CAP", "1000"))
 # PostgreSQL connections per process for reads a page runs beside its own Python, such as the
-# list's rows and its count (loyalty_admin.db.side_query); 0 runs them one after another.
+# list's rows and its count (core.db.side_query); 0 runs them one after another.
 SIDE_QUERY_THREADS = int(os.environ.get("SIDE_QUERY_THREADS", "2"))
 
 # Customer imports (the migration app): caps checked before and while a file is read.
@@ -299,7 +298,7 @@ IMPORT_STALL_MINUTES = int(os.environ.get("IMPORT_STALL_MINUTES", "15"))
 
 # django-import-export on the Django admin's reference data: who may import or export is the
 # model's add / view permission (by default anyone with admin access could), and formula
-# escaping is our own (customers.xlsx_safety), applied to every exported cell.
+# escaping is our own (core.xlsx_safety), applied to every exported cell.
 IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "add"
 IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT = False
@@ -308,7 +307,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "filters": {"quiet_client_errors": {"()": "loyalty_admin.logs.QuietClientErrors"}},
+    "filters": {"quiet_client_errors": {"()": "core.logs.QuietClientErrors"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {

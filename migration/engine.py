@@ -44,6 +44,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.xlsx_stream import XlsxStreamWriter
 from customers.models import (
     Customer,
     CustomerEvent,
@@ -53,7 +54,6 @@ from customers.models import (
 )
 from customers.phone import phone_search_forms
 from customers.search_text import build_search_text, fold
-from customers.xlsx_stream import XlsxStreamWriter
 from migration import fields as f
 from migration import writer
 from migration.files import Source

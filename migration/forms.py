@@ -3,7 +3,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from loyalty_admin.forms import BootstrapFormMixin
+from core.forms import BootstrapFormMixin
 from migration import fields as f
 from migration.models import MappingProfile, MatchKey, Policy
 

@@ -15,8 +15,8 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.jobs import claim
 from customers.models import CustomFieldDefinition
-from loyalty_admin.jobs import claim
 from migration import fields as f
 from migration import progress as published_progress
 from migration.engine import run_import

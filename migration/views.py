@@ -14,8 +14,8 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import ListView
 
-from loyalty_admin.forms import is_id
-from loyalty_admin.views import RetryJobMixin
+from core.forms import is_id
+from core.views import RetryJobMixin
 from migration import jobs
 from migration.files import FileRejected
 from migration.forms import MappingForm, UndoForm, UploadForm

@@ -3,7 +3,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from loyalty_admin.forms import BootstrapFormMixin
+from core.forms import BootstrapFormMixin
 from ranks import services
 from ranks.models import Rank, RankPolicy
 

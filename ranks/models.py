@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from loyalty_admin.palette import Colour
+from core.palette import Colour
 
 
 class Rank(models.Model):

@@ -11,8 +11,8 @@ from django.db.models import Count, F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.jobs import claim
 from customers.models import Customer
-from loyalty_admin.jobs import claim
 from ranks import engine
 from ranks.models import Rank, RankChange, RankPolicy, RankRecalculation, RankSimulation
 

@@ -19,12 +19,12 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views import View
 from django.views.generic import CreateView, DetailView, TemplateView
 
+from core.forms import is_id
+from core.palette import CHART_HEX
+from core.views import RetryJobMixin
 from customers.models import Customer
 from customers.views import BulkActionView
 from loyalty_admin.dashboard import dashboard_figures
-from loyalty_admin.forms import is_id
-from loyalty_admin.palette import CHART_HEX
-from loyalty_admin.views import RetryJobMixin
 from ranks import selectors, services
 from ranks.forms import DeleteRankForm, OverrideForm, PolicyForm, RankForm
 from ranks.models import Rank, RankPolicy, RankRecalculation, RankSimulation

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from loyalty_admin.admin_io import ReferenceDataAdmin, SafeResource
+from core.admin_io import ReferenceDataAdmin, SafeResource
 from tags.models import Tag
 
 

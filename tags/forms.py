@@ -2,7 +2,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from loyalty_admin.forms import BootstrapFormMixin
+from core.forms import BootstrapFormMixin
 from tags import services
 from tags.models import Tag
 

@@ -4,7 +4,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
-from loyalty_admin.palette import Colour
+from core.palette import Colour
 
 
 class Tag(models.Model):

@@ -14,9 +14,9 @@ from django.utils.translation import ngettext
 from django.views import View
 from django.views.generic import TemplateView
 
+from core.forms import is_id
 from customers.models import Customer
 from customers.selectors import bulk_target, capped_count, customer_tags
-from loyalty_admin.forms import is_id
 from tags import services
 from tags.forms import AssignTagsForm, TagForm, TagSearchForm
 from tags.models import CustomerTag, Tag

@@ -6,7 +6,7 @@ from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.test.testcases import DatabaseOperationForbidden
 
-from loyalty_admin.db import close_side_connections
+from core.db import close_side_connections
 from loyalty_admin.roles import (
     ADMINISTRATOR,
     CUSTOMER_CARE,
@@ -55,7 +55,7 @@ def _clear_cache():
 @pytest.fixture(autouse=True)
 def _close_side_connections():
     """Pages served outside the test's transaction (browser tests, transactional tests) may
-    count on side connections (loyalty_admin.db.side_query): close them after each test, or the
+    count on side connections (core.db.side_query): close them after each test, or the
     test database could not be flushed or dropped while they are open."""
     yield
     close_side_connections()

@@ -6,7 +6,7 @@ for). They are not in the model state, so `makemigrations` never tries to recrea
 
 from django.db import migrations
 
-from loyalty_admin.db import postgresql_only
+from core.db import postgresql_only
 
 FORWARD = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",

@@ -8,7 +8,7 @@ column). Archived customers are listed through their own partial index.
 
 from django.db import migrations
 
-from loyalty_admin.db import postgresql_only
+from core.db import postgresql_only
 
 FORWARD = [
     "DROP INDEX IF EXISTS customer_city_ci",

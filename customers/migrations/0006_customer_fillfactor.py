@@ -7,7 +7,7 @@ Applies to pages written from now on (new rows, and all rows after a VACUUM FULL
 
 from django.db import migrations
 
-from loyalty_admin.db import postgresql_only
+from core.db import postgresql_only
 
 
 class Migration(migrations.Migration):

@@ -11,7 +11,7 @@ ANALYZE of the table takes a few seconds longer.
 
 from django.db import migrations
 
-from loyalty_admin.db import postgresql_only
+from core.db import postgresql_only
 
 
 class Migration(migrations.Migration):

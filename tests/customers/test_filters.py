@@ -274,7 +274,7 @@ def test_a_search_by_identifier_names_customers(query, names):
 
 
 def test_any_of_matches_a_list_sent_as_one_parameter(django_assert_num_queries):
-    """customers.lookups.AnyOf: the import's batch lookups (strings, keys and foreign keys)."""
+    """core.lookups.AnyOf: the import's batch lookups (strings, keys and foreign keys)."""
     first, second, _other = CustomerFactory.create_batch(3)
     emails = [first.email, second.email, "nobody@example.com"]
     with django_assert_num_queries(1) as captured:
@@ -288,7 +288,7 @@ def test_any_of_matches_a_list_sent_as_one_parameter(django_assert_num_queries):
 
 
 def test_the_filter_form_takes_the_fields_its_filters_made():
-    # No copy of thirty-odd fields per page (loyalty_admin.forms.FilterForm).
+    # No copy of thirty-odd fields per page (core.forms.FilterForm).
     filterset = customer_filterset("q=an&rank=1")
     assert all(
         filterset.form.fields[name] is filterset.filters[name].field for name in filterset.filters

@@ -3,9 +3,9 @@
 import pytest
 from django.urls import reverse
 
+from core.money import money
 from customers import services
 from customers.models import CustomerEvent
-from loyalty_admin.money import money
 from loyalty_admin.roles import ADMINISTRATOR
 from tests.customers.factories import CustomerFactory, TagFactory
 

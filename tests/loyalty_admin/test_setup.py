@@ -42,7 +42,7 @@ def test_manage_py_reads_dot_env_in_a_fresh_checkout(tmp_path):
     assert "SECRET_KEY must be set" in result.stderr
 
 
-@override_settings(MAILERS={"default": {"BACKEND": "loyalty_admin.mail.ReadableConsoleBackend"}})
+@override_settings(MAILERS={"default": {"BACKEND": "core.mail.ReadableConsoleBackend"}})
 def test_the_console_email_shows_a_long_link_whole(capsys):
     link = "http://127.0.0.1:8000/account/reset/" + "x" * 90 + "/"
     mail.send_mail("Đặt lại mật khẩu", f"Mở liên kết: {link}", None, ["mai@example.com"])

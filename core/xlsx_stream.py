@@ -32,7 +32,7 @@ from xml.sax.saxutils import quoteattr
 
 from openpyxl.utils.cell import get_column_letter
 
-from customers.xlsx_safety import is_formula_like
+from core.xlsx_safety import is_formula_like
 
 XLSX_MAX_ROWS = 1_048_576
 MAX_SHEET_NAME = 31

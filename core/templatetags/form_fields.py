@@ -1,10 +1,10 @@
-"""`{% field form.name %}`: a form field in the app's layout (loyalty_admin.forms.field_html);
+"""`{% field form.name %}`: a form field in the app's layout (core.forms.field_html);
 `|money`: an amount with the configured currency."""
 
 from django import template
 
-from loyalty_admin.forms import field_html
-from loyalty_admin.money import money
+from core.forms import field_html
+from core.money import money
 
 register = template.Library()
 

@@ -1,4 +1,4 @@
-"""Reads a page runs beside its own, on a connection of their own (loyalty_admin.db.side_query),
+"""Reads a page runs beside its own, on a connection of their own (core.db.side_query),
 and the list's setting for its own (without_parallel_workers)."""
 
 import time
@@ -6,7 +6,7 @@ import time
 import pytest
 from django.db import ProgrammingError, connection, transaction
 
-from loyalty_admin.db import close_side_connections, side_query, without_parallel_workers
+from core.db import close_side_connections, side_query, without_parallel_workers
 
 postgresql = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="side connections are PostgreSQL's"

@@ -1,7 +1,7 @@
 import pytest
 
+from core.jobs import claim
 from customers.models import ExportJob
-from loyalty_admin.jobs import claim
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ and validates like the customer form.
 from import_export import resources, widgets
 from import_export.admin import ImportExportModelAdmin
 
-from customers.xlsx_safety import escape_csv
+from core.xlsx_safety import escape_csv
 
 
 class SafeResource(resources.ModelResource):

@@ -1,7 +1,7 @@
 from django import forms
 from django.test import SimpleTestCase
 
-from loyalty_admin.forms import (
+from core.forms import (
     BootstrapFormMixin,
     FastSelect,
     FastSelectMultiple,

@@ -9,10 +9,10 @@ import openpyxl
 import pytest
 from python_calamine import CalamineWorkbook
 
+from core.xlsx_stream import XlsxStreamWriter, column_letter
 from customers import exports
 from customers.exports import resolve_columns, write_xlsx
 from customers.models import Customer
-from customers.xlsx_stream import XlsxStreamWriter, column_letter
 from tests.customers.factories import CustomerFactory
 
 ROW = [
@@ -220,7 +220,7 @@ def test_dates_around_excels_leap_day_and_before_1900(tmp_path):
 
 
 def test_text_longer_than_a_cell_holds_is_cut_with_a_marker_and_counted(tmp_path):
-    from customers.xlsx_stream import CUT_MARKER, MAX_CELL_TEXT
+    from core.xlsx_stream import CUT_MARKER, MAX_CELL_TEXT
 
     path = tmp_path / "out.xlsx"
     with XlsxStreamWriter(path, ["A", "B"], "Customers") as writer:

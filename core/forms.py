@@ -8,7 +8,7 @@ from django.forms.widgets import Input
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from loyalty_admin.html import conditional_escape, escape, flatatt
+from core.html import conditional_escape, escape, flatatt
 
 # The largest key a database id column holds (bigint; SQLite's INTEGER): a larger number in
 # a query string is refused as invalid instead of overflowing the driver.
@@ -207,7 +207,7 @@ def _style(widget) -> None:
 def field_html(field) -> SafeString:
     """One form field in the app's Bootstrap layout: label, widget, errors and help text.
 
-    Every form's templates use it through `{% field %}` (loyalty_admin.templatetags.form_fields):
+    Every form's templates use it through `{% field %}` (core.templatetags.form_fields):
     one definition of the markup, rendered in Python because the customer filter panel alone
     has thirty fields and a template include per field cost ~10 ms a page (`make bench`).
     A from–to pair (django-filter's range widgets) becomes a fieldset with a legend.

@@ -1,4 +1,4 @@
-"""loyalty_admin.html gives Django's output for escape, conditional_escape and flatatt."""
+"""core.html gives Django's output for escape, conditional_escape and flatatt."""
 
 import pytest
 from django.forms.utils import flatatt as django_flatatt
@@ -6,7 +6,7 @@ from django.utils import html as django_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy
 
-from loyalty_admin import html
+from core import html
 
 VALUES = [
     "plain",
