@@ -1,7 +1,5 @@
 """Form styling shared by every app's forms."""
 
-import copy
-
 from django import forms
 from django.core.exceptions import ValidationError
 from django.forms.widgets import Input
@@ -250,87 +248,5 @@ def field_html(field) -> SafeString:
     return mark_safe(html)  # noqa: S308 - labels, errors and help escaped above
 
 
-class _FieldsToTake(dict):
-    """A form class's fields, of which those in `keep` a form may take as they are: its deep
-    copy (what every Django form makes of its class's fields) copies only the others."""
-
-    def __init__(self, fields: dict, keep: set[str]):
-        super().__init__(fields)
-        self.keep = keep
-
-    def __deepcopy__(self, memo):
-        return {
-            name: field if name in self.keep else copy.deepcopy(field, memo)
-            for name, field in self.items()
-        }
-
-
 class FilterForm(BootstrapFormMixin, forms.Form):
-    """Base form for django-filter FilterSets.
-
-    django-filter builds a new subclass of it for each FilterSet, around fields the filter
-    set's filters have just made, and makes one form of it; the deep copy of its class's fields
-    every Django form takes protects nothing then, and cost the customer list ~1–2 ms a page
-    (thirty-odd fields with their widgets and choices). A filter set that knows its fields are
-    new names them in the built class's `fresh_fields` (`FreshFieldsMixin`): the first form of
-    that class takes those fields as they are; a later form, and any other field, is copied.
-    """
-
-    fresh_fields: frozenset[str] = frozenset()
-
-    def __init__(self, *args, **kwargs):
-        cls = type(self)
-        fresh = cls.__dict__.get("fresh_fields")
-        if fresh:
-            cls.fresh_fields = frozenset()  # one form takes them
-            self.base_fields = _FieldsToTake(cls.base_fields, set(fresh))
-        super().__init__(*args, **kwargs)
-
-
-class FreshFieldsMixin:
-    """For a django-filter FilterSet whose form is a FilterForm: the form class it builds takes
-    the fields its filters made for this filter set (FilterForm), not copies of them."""
-
-    def get_form_class(self):
-        form_class = super().get_form_class()
-        # Each filter's field is this filter set's own; a second class built from the same
-        # filters would hold the same fields, so only the first gets to hand them out.
-        if not getattr(self, "_fields_given", False):
-            self._fields_given = True
-            form_class.fresh_fields = frozenset(self.filters)
-        return form_class
-
-
-class _FiltersCopiedLightly(dict):
-    """A filter set class's filters, which `copy.deepcopy` copies one level down.
-
-    django-filter deep-copies its class's filters for every filter set it makes (~1 ms a
-    customer list, thirty-odd filters down to their widgets, choices and labels). What a
-    filter set changes is its filters' own attributes (`model`, `parent`, the field they
-    build, what a view puts in `extra`), so each filter is copied with its `extra` and without
-    a field built from it; the filter-method wrapper, which points at its filter, is made
-    anew for the copy. The values inside `extra` stay shared, as nothing changes them in place
-    and a form field deep-copies the widget it is given."""
-
-    def __deepcopy__(self, memo):
-        return {name: _copy_filter(original) for name, original in self.items()}
-
-
-def _copy_filter(original):
-    new = copy.copy(original)
-    new.extra = dict(original.extra)
-    new.__dict__.pop("_field", None)
-    if original.method is not None:
-        new.method = original.method  # a FilterMethod that calls the copy's filter set
-    return new
-
-
-class FilterCopiesMixin:
-    """For a django-filter FilterSet: each filter set copies its class's filters lightly
-    (`_FiltersCopiedLightly`) instead of deep-copying them."""
-
-    def __init__(self, *args, **kwargs):
-        cls = type(self)
-        if not isinstance(cls.__dict__.get("base_filters"), _FiltersCopiedLightly):
-            cls.base_filters = _FiltersCopiedLightly(cls.base_filters)
-        super().__init__(*args, **kwargs)
+    """Base form for django-filter FilterSets: the app's field layout and widget classes."""

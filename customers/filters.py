@@ -1,9 +1,11 @@
 """CustomerFilterSet: the single definition of "which customers" (DESIGN.md §4).
 
-The customer list, exports, bulk actions, and later audiences and automatic tags all turn a
-query string into customers through `CustomerFilterSet`. Each criterion is backed by an index:
-text criteria go through the normalised search column (customers.search_text), tags and reward
-purchases are EXISTS sub-queries, so no criterion needs DISTINCT.
+The customer list, exports, bulk actions, audiences and automatic tags all turn a query string
+into customers through `CustomerFilterSet`. The member's own criteria are declared here; every
+other app contributes its criteria with `add_criteria` from its AppConfig.ready (ranks: rank,
+manual rank, rank preview; tags: any / all / none), so this module imports no app above it.
+Each criterion is backed by an index: text criteria go through the normalised search column
+(customers.search_text), relations are EXISTS sub-queries, so no criterion needs DISTINCT.
 """
 
 from datetime import date, datetime, time, timedelta
@@ -14,7 +16,6 @@ from operator import or_
 import django_filters as filters
 from django import forms
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -22,20 +23,11 @@ from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.forms import (
-    FilterCopiesMixin,
-    FilterForm,
-    FreshFieldsMixin,
-    RemoteSelectMultiple,
-    is_id,
-)
+from core.forms import FilterForm, RemoteSelectMultiple, is_id
 from customers.models import Customer, CustomFieldDefinition, Reward, RewardRedemption, Store
 from customers.search_text import anywhere_pattern, fold, search_terms, segment_pattern
-from ranks.models import Rank
-from tags.models import CustomerTag, Tag
 
 ANY_REWARD = "any"
-TAG_OPTIONS = reverse_lazy("customers:options", args=["tags"])
 
 
 def has_value(value) -> bool:
@@ -88,10 +80,9 @@ def _date_range(field_name, label):
     )
 
 
-def _every(model):
-    """All rows of `model` as django-filter's callable queryset: a function is copied as it
-    is when each FilterSet deep-copies its filters, where a QuerySet is copied down to its
-    query tree (five of them were most of the copying on every customer list request)."""
+def every(model):
+    """All rows of `model`, read when a filter set is made (django-filter's callable queryset),
+    so a criterion's choices are never a queryset evaluated at import time."""
     return lambda request: model.objects.all()
 
 
@@ -136,7 +127,7 @@ def _number_range(field_name, label):
     return BoundedRangeFilter(field_name=field_name, label=label)
 
 
-class CustomerFilterSet(FilterCopiesMixin, FreshFieldsMixin, filters.FilterSet):
+class CustomerFilterSet(filters.FilterSet):
     q = filters.CharFilter(
         label=_("Search"),
         method="filter_quick_search",
@@ -150,12 +141,9 @@ class CustomerFilterSet(FilterCopiesMixin, FreshFieldsMixin, filters.FilterSet):
     joined = _date_range("joined_at", _("Joined"))
     # distinct=False throughout: no filter joins a many-valued relation (tags and rewards are
     # EXISTS subqueries), and a DISTINCT over whole rows cost 50 ms at 1M customers.
-    rank = ModelChoicesFilter(
-        label=_("Rank"), queryset=_every(Rank), field_name="rank", distinct=False
-    )
     store = ModelChoicesFilter(
         label=_("Preferred store"),
-        queryset=_every(Store),
+        queryset=every(Store),
         field_name="preferred_store",
         distinct=False,
         widget=RemoteSelectMultiple(reverse_lazy("customers:options", args=["stores"])),
@@ -197,27 +185,6 @@ class CustomerFilterSet(FilterCopiesMixin, FreshFieldsMixin, filters.FilterSet):
         min_value=1,
         max_value=MAX_COUNT,
     )
-    tags_any = ModelChoicesFilter(
-        label=_("Has any of the tags"),
-        queryset=_every(Tag),
-        method="filter_tags_any",
-        distinct=False,
-        widget=RemoteSelectMultiple(TAG_OPTIONS),
-    )
-    tags_all = ModelChoicesFilter(
-        label=_("Has all of the tags"),
-        queryset=_every(Tag),
-        method="filter_tags_all",
-        distinct=False,
-        widget=RemoteSelectMultiple(TAG_OPTIONS),
-    )
-    tags_none = ModelChoicesFilter(
-        label=_("Has none of the tags"),
-        queryset=_every(Tag),
-        method="filter_tags_none",
-        distinct=False,
-        widget=RemoteSelectMultiple(TAG_OPTIONS),
-    )
     reward = filters.ChoiceFilter(label=_("Redeemed reward"), method="filter_noop")
     reward_from = filters.DateFilter(
         label=_("Redeemed from"), method="filter_noop", widget=DateInput
@@ -232,15 +199,6 @@ class CustomerFilterSet(FilterCopiesMixin, FreshFieldsMixin, filters.FilterSet):
         max_value=MAX_COUNT,
     )
     archived = filters.BooleanFilter(label=_("Archived"), method="filter_noop")
-    # "<simulation id>-up|down": the members a previewed rank change would move (ranks app).
-    rank_preview = filters.CharFilter(
-        label=_("Rank change preview"),
-        method="filter_rank_preview",
-        widget=forms.HiddenInput,
-        validators=[
-            RegexValidator(r"^[0-9]{1,18}-(up|down)$", _("This rank preview link is not valid."))
-        ],
-    )
 
     class Meta:
         model = Customer
@@ -309,36 +267,6 @@ class CustomerFilterSet(FilterCopiesMixin, FreshFieldsMixin, filters.FilterSet):
         if not cities:
             return queryset.none()
         return queryset.filter(reduce(or_, (Q(city__iexact=city) for city in cities)))
-
-    def filter_rank_preview(self, queryset, name, value):
-        from ranks.models import RankSimulationMember
-
-        simulation, _sep, direction = value.partition("-")
-        members = RankSimulationMember.objects.filter(
-            simulation_id=int(simulation), direction=direction, customer=OuterRef("pk")
-        )
-        return queryset.filter(Exists(members))
-
-    def filter_tags_any(self, queryset, name, value):
-        if not value:
-            return queryset
-        return queryset.filter(
-            Exists(CustomerTag.objects.filter(customer=OuterRef("pk"), tag__in=value))
-        )
-
-    def filter_tags_all(self, queryset, name, value):
-        for tag in value:
-            queryset = queryset.filter(
-                Exists(CustomerTag.objects.filter(customer=OuterRef("pk"), tag=tag))
-            )
-        return queryset
-
-    def filter_tags_none(self, queryset, name, value):
-        if not value:
-            return queryset
-        return queryset.filter(
-            ~Exists(CustomerTag.objects.filter(customer=OuterRef("pk"), tag__in=value))
-        )
 
     def filter_queryset(self, queryset):
         data = self.form.cleaned_data
@@ -414,6 +342,54 @@ class CustomerFilterSet(FilterCopiesMixin, FreshFieldsMixin, filters.FilterSet):
             every = {str(choice) for choice, _label in field.choices if choice != ""}
             return {str(item) for item in value} != every
         return True
+
+
+# The filter panel's sections: a key, a heading and the criteria under it. Contributed
+# criteria join a section or open one of their own (`add_criteria(section=…)`).
+SECTIONS: dict[str, tuple[str, list[str]]] = {
+    "contact": (_("Contact"), ["name", "email", "phone", "old_member_id", "city"]),
+    "membership": (_("Membership"), ["status", "customer_type", "store", "referral_source"]),
+    "dates": (_("Dates"), ["joined", "last_access"]),
+    "amounts": (_("Points and spend"), ["points", "spent"]),
+    "behaviour": (
+        _("Behaviour"),
+        ["followed_oa", "app_used_days", "purchased_days", "orders_min"],
+    ),
+    "rewards": (_("Reward purchases"), ["reward", "reward_from", "reward_to", "reward_min"]),
+}
+
+
+def add_criteria(
+    criteria: dict[str, filters.Filter],
+    *,
+    after: str | None = None,
+    section: str | None = None,
+    heading: str = "",
+) -> None:
+    """Contribute criteria to the one filter language (from an app's AppConfig.ready).
+
+    They join `CustomerFilterSet.base_filters`, the filters every filter set copies, so the
+    list, exports, audiences and rules all have them; `after` places them after that criterion
+    (the chips' reading order), `section` names the panel section they appear in (a new one
+    needs its `heading`). Contributing a name again replaces it."""
+    items = [
+        (name, f) for name, f in CustomerFilterSet.base_filters.items() if name not in criteria
+    ]
+    at = len(items) if after is None else [name for name, _f in items].index(after) + 1
+    items[at:at] = criteria.items()
+    CustomerFilterSet.base_filters = dict(items)
+    if section is not None:
+        names = SECTIONS.setdefault(section, (heading, []))[1]
+        names.extend(name for name in criteria if name not in names)
+
+
+def panel_sections() -> list[tuple[str, list[str]]]:
+    """The panel's sections in order, each with its criteria in the filter set's order."""
+    order = {name: index for index, name in enumerate(CustomerFilterSet.base_filters)}
+    return [
+        (heading, sorted(names, key=lambda name: order.get(name, len(order))))
+        for heading, names in SECTIONS.values()
+    ]
 
 
 class _JSONKeyFilter(filters.Filter):

@@ -38,7 +38,7 @@ from customers.exports import (
     export_queryset,
     resolve_columns,
 )
-from customers.filters import CustomerFilterSet
+from customers.filters import CustomerFilterSet, panel_sections
 from customers.forms import (
     AnonymiseForm,
     BulkStatusForm,
@@ -234,27 +234,11 @@ class CustomerListView(PermissionRequiredMixin, FilterView):
         return headers
 
     # The filter panel's sections: (title, criteria); the custom fields come last.
-    SECTIONS = (
-        (gettext_lazy("Contact"), ("name", "email", "phone", "old_member_id", "city")),
-        (
-            gettext_lazy("Membership"),
-            ("rank", "status", "customer_type", "store", "referral_source"),
-        ),
-        (gettext_lazy("Dates"), ("joined", "last_access")),
-        (gettext_lazy("Points and spend"), ("points", "spent")),
-        (
-            gettext_lazy("Behaviour"),
-            ("followed_oa", "app_used_days", "purchased_days", "orders_min"),
-        ),
-        (gettext_lazy("Tags"), ("tags_any", "tags_all", "tags_none")),
-        (gettext_lazy("Reward purchases"), ("reward", "reward_from", "reward_to", "reward_min")),
-    )
-
     def _sections(self, filterset) -> list[dict]:
         """The panel's sections, each open when one of its criteria holds a value (Contact,
         the first, is open anyway)."""
         asked = {key for key, values in self.request.GET.lists() if any(values)}
-        sections = [*self.SECTIONS]
+        sections = panel_sections()
         if filterset.custom_field_names:
             sections.append((_("Custom fields"), tuple(filterset.custom_field_names)))
         return [

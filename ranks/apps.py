@@ -5,4 +5,6 @@ class RanksConfig(AppConfig):
     name = "ranks"
 
     def ready(self):
-        from ranks import signals  # noqa: F401 - connects the receivers
+        from ranks import criteria, signals  # noqa: F401 - signals connects the receivers
+
+        criteria.register()

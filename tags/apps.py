@@ -3,3 +3,8 @@ from django.apps import AppConfig
 
 class TagsConfig(AppConfig):
     name = "tags"
+
+    def ready(self):
+        from tags import criteria
+
+        criteria.register()

@@ -5,8 +5,6 @@ from core.forms import (
     BootstrapFormMixin,
     FastSelect,
     FastSelectMultiple,
-    FilterCopiesMixin,
-    FilterForm,
     field_html,
 )
 
@@ -148,80 +146,3 @@ class FieldHtmlTests(SimpleTestCase):
         html = field_html(Ranged()["points"])
         assert html.startswith('<fieldset class="mb-3"><legend class="form-label fs-6 mb-1">Points')
         assert html.count("<input") == 2
-
-
-def _built(parent, **fields):
-    """A form class as django-filter builds one for a filter set (FreshFieldsMixin marks it)."""
-    names = frozenset(fields)  # the form metaclass takes the fields out of the dict it gets
-    built = type("BuiltForm", (parent,), fields)
-    built.fresh_fields = names
-    return built
-
-
-def test_a_filter_forms_first_instance_takes_its_fresh_fields_and_a_second_copies_them():
-    built = _built(FilterForm, q=forms.CharField(required=False))
-    first, second = built({"q": "an"}), built({"q": "bình"})
-    assert first.fields["q"] is built.base_fields["q"]
-    assert second.fields["q"] is not built.base_fields["q"]
-    assert first.is_valid() and second.is_valid()
-    assert (first.cleaned_data["q"], second.cleaned_data["q"]) == ("an", "bình")
-
-
-def test_a_filter_form_copies_fields_not_named_fresh():
-    class Declared(FilterForm):
-        shared = forms.IntegerField(required=False)
-
-    built = _built(Declared, own=forms.CharField(required=False))
-    form = built({"shared": "x", "own": "y"})
-    assert form.fields["shared"] is not Declared.base_fields["shared"]
-    assert form.fields["own"] is built.base_fields["own"]
-    assert not form.is_valid()  # the error marks the form's copy of the widget, not the parent's
-    assert "is-invalid" in form.fields["shared"].widget.attrs["class"]
-    assert "is-invalid" not in Declared.base_fields["shared"].widget.attrs.get("class", "")
-    # A class nobody marked (declared in code, used form after form) always copies.
-    assert Declared().fields["shared"] is not Declared.base_fields["shared"]
-
-
-def _noted_filter_set():
-    import django_filters
-    from django.contrib.auth.models import Group
-
-    class Noted(FilterCopiesMixin, django_filters.FilterSet):
-        name = django_filters.CharFilter(method="filter_name")
-        kind = django_filters.ChoiceFilter(choices=[("a", "A")])
-
-        class Meta:
-            model = Group
-            fields: list[str] = []
-
-        def filter_name(self, queryset, name, value):
-            self.filtered_by = value
-            return queryset
-
-    return Noted
-
-
-def test_each_filter_set_has_its_own_filters_and_fields():
-    noted = _noted_filter_set()
-    on_the_class = noted.base_filters["kind"].field  # built there, it is not handed on
-    first, second = noted({"kind": "a"}), noted({})
-    for name in ("name", "kind"):
-        mine, theirs = first.filters[name], second.filters[name]
-        assert mine is not theirs and mine is not noted.base_filters[name]
-        assert mine.extra is not theirs.extra and mine.parent is first
-        assert mine.field is not theirs.field
-    assert first.filters["kind"].field is not on_the_class
-    first.filters["kind"].extra["choices"] = [("b", "B")]  # as a view sets a request's choices
-    assert second.filters["kind"].extra["choices"] == [("a", "A")]
-    assert noted({}).filters["kind"].extra["choices"] == [("a", "A")]
-
-
-def test_a_filter_method_runs_on_its_own_filter_set():
-    from django.contrib.auth.models import Group
-
-    noted = _noted_filter_set()
-    first, second = noted({"name": "one"}, Group.objects.none()), noted({"name": "two"})
-    for filter_set in (first, second):
-        assert filter_set.qs is not None  # runs its filters
-    assert (first.filtered_by, second.filtered_by) == ("one", "two")
-    assert not hasattr(noted.base_filters["name"], "parent")

@@ -7,6 +7,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from customers.filters import CustomerFilterSet, add_criteria
 from customers.models import Customer
 from customers.selectors import customer_filterset, customers_matching
 from tests.customers.factories import (
@@ -287,14 +288,41 @@ def test_any_of_matches_a_list_sent_as_one_parameter(django_assert_num_queries):
     assert not Customer.objects.filter(email__any_of=[]).exists()
 
 
-def test_the_filter_form_takes_the_fields_its_filters_made():
-    # No copy of thirty-odd fields per page (core.forms.FilterForm).
-    filterset = customer_filterset("q=an&rank=1")
-    assert all(
-        filterset.form.fields[name] is filterset.filters[name].field for name in filterset.filters
-    )
-    assert filterset.form["q"].value() == "an"
-    # A second form class from the same filters holds the same fields: its form copies them.
-    again = filterset.get_form_class()({"q": "bình"})
-    assert again.fields["q"] is not filterset.filters["q"].field
-    assert filterset.form["q"].value() == "an"
+def test_domain_apps_contribute_their_criteria_in_reading_order():
+    names = list(CustomerFilterSet.base_filters)
+    assert names.index("rank") == names.index("joined") + 1
+    assert names.index("manual_rank") == names.index("rank") + 1
+    assert names.index("tags_any") == names.index("orders_min") + 1
+    assert {"tags_all", "tags_none", "rank_preview"} <= set(names)
+
+
+def test_a_contributed_criterion_filters_every_filter_set_and_can_be_replaced():
+    import django_filters
+
+    marked = CustomerFactory(city="Vinh")
+    CustomerFactory(city="Huế")
+    before = dict(CustomerFilterSet.base_filters)
+    try:
+        add_criteria(
+            {
+                "vinh": django_filters.BooleanFilter(
+                    method=lambda qs, name, v: qs.filter(city="Vinh")
+                )
+            },
+            after="q",
+        )
+        assert list(CustomerFilterSet.base_filters).index("vinh") == 1
+        assert list(customers_matching("vinh=true")) == [marked]
+        add_criteria({"vinh": django_filters.CharFilter(field_name="city")})
+        assert list(CustomerFilterSet.base_filters)[-1] == "vinh"
+        assert list(customers_matching("vinh=Vinh")) == [marked]
+    finally:
+        CustomerFilterSet.base_filters = before
+
+
+def test_manual_rank_criterion_finds_members_whose_rank_was_set_by_hand():
+    manual = CustomerFactory(rank_overridden=True)
+    automatic = CustomerFactory(rank_overridden=False)
+    assert list(customers_matching("manual_rank=true")) == [manual]
+    assert list(customers_matching("manual_rank=false")) == [automatic]
+    assert set(customers_matching("manual_rank=")) == {manual, automatic}
