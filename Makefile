@@ -18,6 +18,7 @@ lint: setup
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/djlint templates --lint
+	.venv/bin/lint-imports
 
 format: setup
 	.venv/bin/ruff check --fix .

@@ -8,9 +8,9 @@ report says so rather than comparing different work.
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from console.tables import DEFAULT_ORDERING
+from core.pagination import cursor_at
 from customers.models import Customer, Reward
-from customers.pagination import cursor_at
-from customers.tables import DEFAULT_ORDERING
 from ranks.models import Rank
 from tags.models import Tag
 

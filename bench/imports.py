@@ -30,7 +30,7 @@ from django.db import connection, transaction
 from import_export import fields, resources, widgets
 from import_export.instance_loaders import CachedInstanceLoader
 
-from customers.demo_data import CITIES, VI_FIRST, VI_LAST, VI_MIDDLE
+from console.demo_data import CITIES, VI_FIRST, VI_LAST, VI_MIDDLE
 from customers.models import Customer
 from migration import engine, jobs, writer
 from migration.engine import run_import

@@ -17,7 +17,7 @@ from itertools import accumulate
 
 from django.db import connection, transaction
 
-from customers.demo_data import (
+from console.demo_data import (
     CITIES,
     EN_FIRST,
     EN_LAST,

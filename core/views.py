@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
+from django.utils.http import url_has_allowed_host_and_scheme
 
 
 class RetryJobMixin:
@@ -27,3 +28,11 @@ class RetryJobMixin:
         else:
             messages.success(request, self.queued_message)
         return redirect(job)
+
+
+def safe_next(request, default: str) -> str:
+    """The `next` address the request names when it is on this site; else `default`."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target
+    return default

@@ -1,10 +1,12 @@
 """Reusable reads about customers."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
+from django.db.models.functions import TruncWeek
 from django.forms.models import ModelChoiceIterator
 from django.http import QueryDict
 from django.utils import timezone
@@ -176,58 +178,47 @@ def customer_detail(pk: int) -> Customer:
     ).get(pk=pk)
 
 
-def customer_tags(customer: Customer):
-    from tags.models import CustomerTag
+FIGURES_KEY = "customers:figures"
+FIGURES_SECONDS = 300
 
-    return (
-        CustomerTag.objects.filter(customer=customer)
-        .select_related("tag", "assigned_by")
-        .order_by("tag__name")
+
+def member_figures() -> dict:
+    """Joins this week and per week over half a year, cached so a page view never scans the
+    customer table (`forget_member_figures` after a change that adds many members)."""
+    return cache.get_or_set(FIGURES_KEY, _compute_member_figures, FIGURES_SECONDS)
+
+
+def forget_member_figures() -> None:
+    cache.delete(FIGURES_KEY)
+
+
+def _compute_member_figures() -> dict:
+    now = timezone.now()
+    live = Customer.objects.live()
+    week_start = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    week_start -= timedelta(days=week_start.weekday())
+    since = week_start - timedelta(weeks=26)
+    weekly = dict(
+        live.filter(joined_at__gte=since)
+        .annotate(week=TruncWeek("joined_at"))
+        .order_by()
+        .values_list("week")
+        .annotate(n=Count("pk"))
     )
+    weeks = [since + timedelta(weeks=i) for i in range(27)]
+    weekly_by_date = {timezone.localtime(week).date(): n for week, n in weekly.items()}
+    return {
+        "new_this_week": live.filter(joined_at__gte=week_start).count(),
+        "computed_at": now,
+        "signup_chart": {
+            "labels": [week.strftime("%Y-%m-%d") for week in weeks],
+            "values": [weekly_by_date.get(week.date(), 0) for week in weeks],
+        },
+    }
 
 
-def customer_timeline(customer: Customer, limit: int = 100) -> list[dict]:
-    """Changes to the customer and to their rank, newest first, as one list. A customer an
-    import created has no timeline row for it: their "Created" entry comes from the import
-    they point to (`Customer.import_job`)."""
-    from ranks.models import RankChange
-
-    entries = [
-        {
-            "created_at": event.created_at,
-            "actor": event.actor,
-            "title": event.get_kind_display(),
-            "message": event.message,
-            "changes": event.changes,
-        }
-        for event in CustomerEvent.objects.filter(customer=customer).select_related("actor")[:limit]
-    ]
-    for change in RankChange.objects.filter(customer=customer).select_related("actor")[:limit]:
-        message = (
-            f"{change.from_name or '—'} → {change.to_name or '—'} ({change.get_reason_display()})"
-        )
-        entries.append(
-            {
-                "created_at": change.created_at,
-                "actor": change.actor,
-                "title": _("Rank changed"),
-                "message": f"{message} — {change.note}" if change.note else message,
-                "changes": {},
-            }
-        )
-    if customer.import_job_id is not None:
-        job = customer.import_job
-        entries.append(
-            {
-                "created_at": customer.created_at,
-                "actor": job.created_by,
-                "title": CustomerEvent.Kind.CREATED.label,
-                "message": job.describe(_("Imported")),
-                "changes": {},
-            }
-        )
-    entries.sort(key=lambda entry: entry["created_at"], reverse=True)
-    return entries[:limit]
+def recent_activity(limit: int = 12):
+    return CustomerEvent.objects.select_related("customer", "actor")[:limit]
 
 
 def saved_views_for(user):

@@ -138,14 +138,11 @@ def record_events(
 
 @transaction.atomic
 def customer_create(*, data: dict, actor=None) -> Customer:
-    """Create a customer from cleaned form data, with a member number and the default rank."""
+    """Create a customer from cleaned form data, with a member number. Their starting rank
+    comes in `data` (the ranks app owns which rank that is)."""
     customer = Customer(**data)
     if not customer.member_number:
         customer.member_number = generate_member_number()
-    if customer.rank_id is None:
-        from ranks.selectors import default_rank
-
-        customer.rank = default_rank()
     refresh_search_text(customer)
     customer.full_clean()
     customer.save()

@@ -4,12 +4,6 @@ from django.contrib.auth import get_user_model
 from django.tasks import task
 
 from customers import selectors, services
-from customers.jobs import run_export_job
-
-
-@task()
-def export_customers_task(job_id: int) -> None:
-    run_export_job(job_id)
 
 
 @task()

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "audiences",
     "wholesale",
     "migration",
+    "console",
     "bench",
 ]
 if os.environ.get("DATABASE_URL", "").startswith("postgres"):

@@ -2,8 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from customers.urls import public_urlpatterns
-from loyalty_admin.views import DashboardView
+from console.urls import public_urlpatterns
+from console.views.dashboard import DashboardView
 
 admin.site.site_header = "Loyalty Admin — reference data"
 
@@ -21,7 +21,7 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
-    path("customers/", include("customers.urls")),
+    path("customers/", include("console.urls")),
     path("ranks/", include("ranks.urls")),
     path("tags/", include("tags.urls")),
     path("migration/", include("migration.urls")),

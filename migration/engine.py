@@ -54,6 +54,7 @@ from customers.models import (
 )
 from customers.phone import phone_search_forms
 from customers.search_text import build_search_text, fold
+from customers.selectors import forget_member_figures
 from migration import fields as f
 from migration import writer
 from migration.files import Source
@@ -61,7 +62,9 @@ from migration.models import ImportBatch, ImportJob, MatchKey, Policy
 from migration.progress import clear as clear_progress
 from migration.progress import publish as publish_progress
 from ranks.models import Rank, RankChange
+from ranks.selectors import forget_members_per_rank
 from tags.models import CustomerTag, Tag
+from tags.services import forget_counts
 
 logger = logging.getLogger("loyalty.imports")
 
@@ -1080,11 +1083,9 @@ class Importer:
 
 
 def forget_cached_figures() -> None:
-    """After customers were written or taken back: the dashboard's and the tag list's counts."""
-    from loyalty_admin.dashboard import forget_figures
-    from tags.services import forget_counts
-
-    forget_figures()
+    """After customers were written or taken back: the cached member, rank and tag counts."""
+    forget_member_figures()
+    forget_members_per_rank()
     forget_counts()
 
 

@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from customers.forms import to_json_value
+from customers.custom_fields import to_json_value
 from customers.models import Customer, CustomFieldDefinition
 from customers.phone import parse_phone, search_forms_of
 from customers.search_text import fold

@@ -2,9 +2,34 @@
 
 import json
 
+from django.core.cache import cache
+from django.db.models import Count
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from customers.models import Customer
 from ranks.models import Rank, RankPolicy
+
+COUNTS_KEY = "ranks:members"
+COUNTS_SECONDS = 300
+
+
+def members_per_rank() -> dict:
+    """Live members per rank id (None: no rank) and when they were counted; cached so a page
+    view never scans the customer table (`forget_members_per_rank` after moving many)."""
+    return cache.get_or_set(COUNTS_KEY, _count_members_per_rank, COUNTS_SECONDS)
+
+
+def forget_members_per_rank() -> None:
+    cache.delete(COUNTS_KEY)
+
+
+def _count_members_per_rank() -> dict:
+    live = Customer.objects.live().order_by()
+    return {
+        "counts": dict(live.values_list("rank").annotate(n=Count("pk"))),
+        "computed_at": timezone.now(),
+    }
 
 
 def default_rank() -> Rank | None:

@@ -15,6 +15,7 @@ from core.jobs import claim
 from customers.models import Customer
 from ranks import engine
 from ranks.models import Rank, RankChange, RankPolicy, RankRecalculation, RankSimulation
+from ranks.selectors import forget_members_per_rank
 
 logger = logging.getLogger("loyalty.ranks")
 
@@ -43,9 +44,7 @@ def recalculate_all(*, actor=None, now=None, settings=None) -> dict:
         counts = engine.apply_all(settings or engine.Settings.current(), now=now, actor=actor)
         policy.last_recalculated_at = now
         policy.save(update_fields=["last_recalculated_at", "updated_at"])
-    from loyalty_admin.dashboard import forget_figures
-
-    forget_figures()
+    forget_members_per_rank()
     logger.info("rank recalculation: %s", counts)
     return counts
 

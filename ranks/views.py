@@ -22,9 +22,8 @@ from django.views.generic import CreateView, DetailView, TemplateView
 from core.forms import is_id
 from core.palette import CHART_HEX
 from core.views import RetryJobMixin
+from customers.bulk import BulkActionView
 from customers.models import Customer
-from customers.views import BulkActionView
-from loyalty_admin.dashboard import dashboard_figures
 from ranks import selectors, services
 from ranks.forms import DeleteRankForm, OverrideForm, PolicyForm, RankForm
 from ranks.models import Rank, RankPolicy, RankRecalculation, RankSimulation
@@ -37,8 +36,8 @@ class OverviewView(PermissionRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         ranks = list(Rank.objects.all())
-        figures = dashboard_figures()
-        counts = {rank.pk: figures["per_rank"].get(str(rank.pk), 0) for rank in ranks}
+        figures = selectors.members_per_rank()
+        counts = {rank.pk: figures["counts"].get(rank.pk, 0) for rank in ranks}
         total = sum(counts.values()) or 1
         rows = [
             {"rank": rank, "members": counts[rank.pk], "share": 100 * counts[rank.pk] / total}

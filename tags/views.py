@@ -16,10 +16,11 @@ from django.views.generic import TemplateView
 
 from core.forms import is_id
 from customers.models import Customer
-from customers.selectors import bulk_target, capped_count, customer_tags
+from customers.selectors import bulk_target, capped_count
 from tags import services
 from tags.forms import AssignTagsForm, TagForm, TagSearchForm
 from tags.models import CustomerTag, Tag
+from tags.selectors import customer_tags
 from tags.tasks import apply_rules_task, bulk_tags_task
 
 

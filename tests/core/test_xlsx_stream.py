@@ -9,9 +9,9 @@ import openpyxl
 import pytest
 from python_calamine import CalamineWorkbook
 
+from console import exports
+from console.exports import resolve_columns, write_xlsx
 from core.xlsx_stream import XlsxStreamWriter, column_letter
-from customers import exports
-from customers.exports import resolve_columns, write_xlsx
 from customers.models import Customer
 from tests.customers.factories import CustomerFactory
 
@@ -232,7 +232,7 @@ def test_text_longer_than_a_cell_holds_is_cut_with_a_marker_and_counted(tmp_path
 
 
 def test_an_export_job_records_the_cells_it_cut(admin_user):
-    from customers import jobs
+    from console import jobs
     from customers.models import CustomFieldDefinition, ExportJob
 
     CustomFieldDefinition.objects.create(key="notes", label="Notes", field_type="text")

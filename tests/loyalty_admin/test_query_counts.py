@@ -35,10 +35,10 @@ def pinned(client, url, extra, django_assert_num_queries, grow=None):
 
 
 def test_dashboard(client, django_assert_num_queries):
-    # the figures from the shared cache (one read of the database cache), recent activity
-    # (customer and actor joined in)
+    # the member figures and the per-rank counts from the shared cache (a read of the
+    # database cache each), the ranks for the chart, recent activity (customer and actor joined)
     CustomerFactory.create_batch(3)
-    pinned(client, reverse("dashboard"), 2, django_assert_num_queries,
+    pinned(client, reverse("dashboard"), 4, django_assert_num_queries,
            grow=lambda: CustomerFactory.create_batch(5))  # fmt: skip
 
 

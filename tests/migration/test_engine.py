@@ -201,7 +201,8 @@ def test_an_imported_customer_s_timeline_says_which_import_created_them(tmp_path
     """No timeline row per created customer: the entry comes from `Customer.import_job`."""
     from django.test import Client
 
-    from customers.selectors import customer_detail, customer_timeline
+    from console.selectors import customer_timeline
+    from customers.selectors import customer_detail
     from tests.conftest import make_staff
     from tests.migration.conftest import run
 

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand
 from django.db import connection
 from import_export import fields, resources
 
-from customers.exports import resolve_columns, write_csv, write_xlsx
+from console.exports import resolve_columns, write_csv, write_xlsx
 from customers.models import Customer
 
 COLUMNS = [

@@ -8,7 +8,7 @@ from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
-from loyalty_admin.dashboard import compute_figures
+from console.dashboard import dashboard_figures
 from loyalty_admin.roles import MARKETING
 from tests.customers.factories import CustomerFactory, RankFactory
 
@@ -33,7 +33,7 @@ def test_figures_count_members_new_this_week_per_rank_and_per_week():
     CustomerFactory(rank=None, joined_at=NOW - dt.timedelta(weeks=40))  # outside 6 months
     CustomerFactory(rank=gold, joined_at=NOW, archived_at=NOW)  # archived: not a member
 
-    figures = compute_figures()
+    figures = dashboard_figures()
     assert figures["total"] == 4
     assert figures["new_this_week"] == 2
     assert figures["rank_chart"]["labels"] == ["Silver", "Gold", "—"]

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from customers.demo_data import seed_demo
+from console.demo_data import seed_demo
 from customers.models import Customer
 
 

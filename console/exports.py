@@ -28,10 +28,10 @@ from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from console.tables import ordering_for
 from core.xlsx_safety import CSV_RISK, escape_csv
 from core.xlsx_stream import XLSX_MAX_ROWS, XlsxStreamWriter
 from customers.models import Customer, CustomFieldDefinition
-from customers.tables import ordering_for
 from tags.models import CustomerTag
 
 CHUNK = 2000

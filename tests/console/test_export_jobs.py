@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from customers import jobs
+from console import jobs
 from customers.models import ExportJob
 from loyalty_admin.roles import ADMINISTRATOR
 from tests.conftest import make_staff

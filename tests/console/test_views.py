@@ -29,7 +29,7 @@ pytestmark = pytest.mark.django_db
 def test_list_query_count_does_not_grow_with_rows(
     staff_client, django_assert_num_queries, monkeypatch
 ):
-    monkeypatch.setattr("customers.views.PER_PAGE", 4)  # more rows than a page: counted
+    monkeypatch.setattr("console.results.PER_PAGE", 4)  # more rows than a page: counted
     client = staff_client(ADMINISTRATOR)
     rank, store = RankFactory(), StoreFactory()
     CustomerFactory.create_batch(5, rank=rank, preferred_store=store)
@@ -60,7 +60,7 @@ def test_list_queries_run_without_parallel_workers(staff_client, monkeypatch):
     """Read on the request's own connection (here, inside the test's transaction), the page
     and the count each run with max_parallel_workers_per_gather = 0 (starting workers costs a
     LIMIT query more than it saves), and the connection's setting is put back after each."""
-    monkeypatch.setattr("customers.views.PER_PAGE", 2)
+    monkeypatch.setattr("console.results.PER_PAGE", 2)
     client = staff_client(ADMINISTRATOR)
     CustomerFactory.create_batch(3, city="Huế")
     with connection.cursor() as cursor:
@@ -88,7 +88,7 @@ def test_list_queries_run_without_parallel_workers(staff_client, monkeypatch):
 def test_list_never_runs_a_plain_count_star(
     staff_client, django_assert_max_num_queries, monkeypatch
 ):
-    monkeypatch.setattr("customers.views.PER_PAGE", 2)
+    monkeypatch.setattr("console.results.PER_PAGE", 2)
     client = staff_client(ADMINISTRATOR)
     CustomerFactory.create_batch(3)
     with django_assert_max_num_queries(20) as captured:
@@ -99,7 +99,7 @@ def test_list_never_runs_a_plain_count_star(
 
 def test_list_says_capped_counts_honestly(staff_client, settings, monkeypatch):
     settings.LIST_COUNT_CAP = 3
-    monkeypatch.setattr("customers.views.PER_PAGE", 2)
+    monkeypatch.setattr("console.results.PER_PAGE", 2)
     client = staff_client(ADMINISTRATOR)
     CustomerFactory.create_batch(5)
     response = client.get(reverse("customers:list"))
@@ -108,7 +108,7 @@ def test_list_says_capped_counts_honestly(staff_client, settings, monkeypatch):
 
 def test_a_first_page_holding_every_result_is_the_count(staff_client, monkeypatch):
     """No count query when the first page is not full: its rows are the count."""
-    monkeypatch.setattr("customers.views.PER_PAGE", 3)
+    monkeypatch.setattr("console.results.PER_PAGE", 3)
     client = staff_client(ADMINISTRATOR)
     CustomerFactory.create_batch(2, city="Huế")
     CustomerFactory.create_batch(4, city="Hà Nội")
@@ -400,7 +400,7 @@ def test_list_counts_beside_its_page_outside_a_transaction(staff_client, setting
     """Served as in production (no enclosing transaction), the capped count runs on a side
     connection while the page reads its rows, and says the same as when counted inline."""
     settings.LIST_COUNT_CAP = 3
-    monkeypatch.setattr("customers.views.PER_PAGE", 2)
+    monkeypatch.setattr("console.results.PER_PAGE", 2)
     client = staff_client(ADMINISTRATOR)
     CustomerFactory.create_batch(5, city="Huế")
     CustomerFactory.create_batch(3, city="Vinh")
@@ -432,7 +432,7 @@ def test_list_reads_its_rows_beside_the_page_outside_a_transaction(
     """Served as in production, the rows' query runs on a side connection while the page above
     the results renders; the page shows what it shows when the rows are read inline, the next
     page link included, and the request's own connection is left with its setting."""
-    monkeypatch.setattr("customers.views.PER_PAGE", 2)
+    monkeypatch.setattr("console.results.PER_PAGE", 2)
     client = staff_client(ADMINISTRATOR)
     customers = CustomerFactory.create_batch(3, city="Huế")
     newest_first = [

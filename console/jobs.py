@@ -11,8 +11,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from console.exports import WRITERS, export_queryset, resolve_columns
 from core.jobs import claim
-from customers.exports import WRITERS, export_queryset, resolve_columns
 from customers.models import ExportJob
 from customers.selectors import customers_matching, describe_filter
 
@@ -123,7 +123,7 @@ def prune_expired_exports(now=None) -> int:
 
 
 def enqueue_export(job: ExportJob) -> None:
-    from customers.tasks import export_customers_task
+    from console.tasks import export_customers_task
 
     transaction.on_commit(lambda: export_customers_task.enqueue(job.pk))
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from customers.exports import _write_csv_python, available_columns, write_csv
+from console.exports import _write_csv_python, available_columns, write_csv
 from customers.models import Customer, CustomFieldDefinition
 from tests.customers.factories import (
     CustomerFactory,

@@ -6,15 +6,15 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from customers.models import Customer
-from customers.pagination import (
+from console.tables import SORTS, ordering_for
+from core.pagination import (
     InvalidCursor,
     cursor_at,
     decode_cursor,
     keyset_page,
     sort_keys,
 )
-from customers.tables import SORTS, ordering_for
+from customers.models import Customer
 from loyalty_admin.roles import ADMINISTRATOR
 from tests.customers.factories import CustomerFactory, RankFactory, StoreFactory
 

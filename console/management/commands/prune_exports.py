@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from customers.jobs import prune_expired_exports
+from console.jobs import prune_expired_exports
 
 
 class Command(BaseCommand):

@@ -8,7 +8,7 @@ from django import forms
 from django.urls import reverse
 from django.utils import timezone
 
-from customers.forms import CustomerForm
+from console.forms import CustomerForm
 from customers.models import Customer, CustomerEvent, CustomFieldDefinition
 from loyalty_admin.roles import ADMINISTRATOR, SALES
 from ranks.models import RankChange

@@ -1,6 +1,7 @@
 from django.views.generic import TemplateView
 
-from loyalty_admin.dashboard import dashboard_figures, recent_activity
+from console.dashboard import dashboard_figures
+from customers.selectors import recent_activity
 
 
 class DashboardView(TemplateView):

@@ -1,16 +1,14 @@
-import datetime
-from decimal import Decimal
-
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from console.tables import column_choices
 from core.forms import BootstrapFormMixin, parse_ids
+from customers.custom_fields import from_json_value, to_json_value
 from customers.models import Customer, CustomFieldDefinition, SavedView
 from customers.phone import normalise_phone
 from customers.selectors import customers_matching
-from customers.tables import column_choices
 
 
 class DateInput(forms.DateInput):
@@ -43,25 +41,6 @@ def custom_form_field(definition: CustomFieldDefinition) -> forms.Field:
     if definition.field_type == kinds.BOOLEAN:
         return forms.BooleanField(**{**common, "required": False})
     return forms.CharField(max_length=255, **common)
-
-
-def to_json_value(value):
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    return value
-
-
-def from_json_value(definition: CustomFieldDefinition, value):
-    if value is None:
-        return None
-    if definition.field_type == CustomFieldDefinition.FieldType.DATE:
-        try:
-            return datetime.date.fromisoformat(value)
-        except (TypeError, ValueError):
-            return None
-    return value
 
 
 class CustomerForm(BootstrapFormMixin, forms.ModelForm):
@@ -312,7 +291,7 @@ class ExportForm(BootstrapFormMixin, forms.Form):
     submitted = forms.CharField(required=False, widget=forms.HiddenInput, initial="1")
 
     def __init__(self, *args, **kwargs):
-        from customers.exports import export_column_choices
+        from console.exports import export_column_choices
 
         super().__init__(*args, **kwargs)
         self.fields["columns"].choices = export_column_choices()

@@ -3,8 +3,8 @@ import sys
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from customers.exports import DEFAULT_EXPORT_COLUMNS, WRITERS, export_queryset, resolve_columns
-from customers.jobs import create_export_job
+from console.exports import DEFAULT_EXPORT_COLUMNS, WRITERS, export_queryset, resolve_columns
+from console.jobs import create_export_job
 from customers.models import ExportJob
 
 

@@ -1,0 +1,39 @@
+from django.urls import path
+
+from console.views import bulk, customer, exports, lifecycle, listing, password, saved_views
+
+app_name = "customers"
+
+urlpatterns = [
+    path("", listing.CustomerListView.as_view(), name="list"),
+    path("new/", customer.CustomerCreateView.as_view(), name="create"),
+    path("<int:pk>/", customer.CustomerDetailView.as_view(), name="detail"),
+    path("<int:pk>/edit/", customer.CustomerUpdateView.as_view(), name="update"),
+    path("<int:pk>/delete/", lifecycle.CustomerDeleteView.as_view(), name="delete"),
+    path("<int:pk>/anonymise/", lifecycle.CustomerAnonymiseView.as_view(), name="anonymise"),
+    path("<int:pk>/restore/", lifecycle.CustomerRestoreView.as_view(), name="restore"),
+    path("<int:pk>/reset-link/", password.SendPasswordResetView.as_view(), name="send_reset"),
+    path("columns/", listing.ColumnsView.as_view(), name="columns"),
+    path("options/<slug:kind>/", listing.OptionsView.as_view(), name="options"),
+    path("views/new/", saved_views.SavedViewCreateView.as_view(), name="view_create"),
+    path("views/<int:pk>/", saved_views.SavedViewOpenView.as_view(), name="view_open"),
+    path("views/<int:pk>/delete/", saved_views.SavedViewDeleteView.as_view(), name="view_delete"),
+    path("bulk/status/", bulk.BulkStatusView.as_view(), name="bulk_status"),
+    path("bulk/archive/", bulk.BulkArchiveView.as_view(), name="bulk_archive"),
+    path("export/", exports.ExportView.as_view(), name="export"),
+    path("exports/", exports.ExportListView.as_view(), name="exports"),
+    path("exports/<int:pk>/", exports.ExportDetailView.as_view(), name="export_detail"),
+    path(
+        "exports/<int:pk>/download/", exports.ExportDownloadView.as_view(), name="export_download"
+    ),
+    path("exports/<int:pk>/retry/", exports.ExportRetryView.as_view(), name="export_retry"),
+]
+
+# Served to customers (not staff) from the emailed link.
+public_urlpatterns = [
+    path(
+        "account/reset/<str:token>/",
+        password.CustomerSetPasswordView.as_view(),
+        name="reset_password",
+    ),
+]
