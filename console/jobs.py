@@ -7,12 +7,10 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from console.exports import WRITERS, export_queryset, resolve_columns
-from core.jobs import claim
 from customers.models import ExportJob
 from customers.selectors import customers_matching, describe_filter
 
@@ -64,12 +62,12 @@ def _filename(job: ExportJob) -> str:
 
 def run_export_job(job_id: int, progress=None) -> ExportJob:
     """Write the job's file into media storage; mark it failed with the reason on any error."""
-    job, claimed = claim(ExportJob, job_id, rows_done=0)
+    job, claimed = ExportJob.claim(job_id, rows_done=0)
     if not claimed:
         return job
 
     def report(rows: int) -> None:
-        ExportJob.objects.filter(pk=job.pk).update(rows_done=rows)
+        job.beat(rows_done=rows)
         if progress is not None:
             progress(rows, job.total_rows)
 
@@ -87,10 +85,7 @@ def run_export_job(job_id: int, progress=None) -> ExportJob:
                 job.file.save(_filename(job), File(handle), save=False)
     except Exception as error:
         logger.exception("export job %s failed", job.pk)
-        job.status = ExportJob.Status.FAILED
-        job.error = f"{type(error).__name__}: {error}"[:2000]
-        job.finished_at = timezone.now()
-        job.save(update_fields=["status", "error", "finished_at"])
+        job.fail(error)
         return job
     job.status = ExportJob.Status.DONE
     job.rows_done = rows
@@ -123,15 +118,9 @@ def prune_expired_exports(now=None) -> int:
 
 
 def enqueue_export(job: ExportJob) -> None:
-    from console.tasks import export_customers_task
-
-    transaction.on_commit(lambda: export_customers_task.enqueue(job.pk))
+    job.enqueue()
 
 
 def retry_export(job: ExportJob) -> ExportJob:
-    if job.status != ExportJob.Status.FAILED:
-        raise ValidationError(_("Only a failed export can be retried."), code="not_failed")
-    job.status = ExportJob.Status.QUEUED
-    job.save(update_fields=["status"])
-    enqueue_export(job)
+    job.retry()
     return job

@@ -5,6 +5,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.jobs import Job
+
 
 class Store(models.Model):
     """A shop or channel where customers buy; customers may prefer one."""
@@ -486,55 +488,35 @@ class ListPreference(models.Model):
         return f"columns of {self.user_id}"
 
 
-class ExportJob(models.Model):
+class ExportJob(Job):
     """One export of customers: the log entry for every export and the state of large ones."""
-
-    class Status(models.TextChoices):
-        QUEUED = "queued", _("Queued")
-        RUNNING = "running", _("Running")
-        DONE = "done", _("Done")
-        FAILED = "failed", _("Failed")
 
     class Format(models.TextChoices):
         XLSX = "xlsx", _("Excel (.xlsx)")
         CSV = "csv", _("CSV")
 
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
     query_string = models.TextField(blank=True)
     # The filter in words, as the export log shows it (written once, when the job is made).
     description = models.TextField(blank=True)
     selected_ids = models.JSONField(default=list, blank=True)
     columns = models.JSONField(default=list)
     file_format = models.CharField(max_length=4, choices=Format, default=Format.XLSX)
-    status = models.CharField(max_length=8, choices=Status, default=Status.QUEUED)
-    total_rows = models.PositiveIntegerField(null=True, blank=True)
-    rows_done = models.PositiveIntegerField(default=0)
     # Text cells longer than a spreadsheet cell holds, written cut with a visible marker.
     cells_cut = models.PositiveIntegerField(default=0)
     file = models.FileField(upload_to="exports/%Y/%m/", blank=True)
-    error = models.TextField(blank=True)
-    via = models.CharField(max_length=12, default="web")
-    created_at = models.DateTimeField(default=timezone.now)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at"]
+    task_name = "console.tasks.export_customers_task"
+    retry_refusal = _("Only a failed export can be retried.")
+
+    class Meta(Job.Meta):
+        pass
 
     def __str__(self):
         return f"export {self.pk} ({self.get_status_display()})"
 
     def get_absolute_url(self):
         return reverse("customers:export_detail", args=[self.pk])
-
-    @property
-    def percent(self) -> int:
-        if not self.total_rows:
-            return 100 if self.status == self.Status.DONE else 0
-        return min(100, round(100 * self.rows_done / self.total_rows))
 
     @property
     def is_downloadable(self) -> bool:

@@ -296,6 +296,11 @@ IMPORT_MAX_ZIP_RATIO = int(os.environ.get("IMPORT_MAX_ZIP_RATIO", "200"))
 IMPORT_BATCH_SIZE = int(os.environ.get("IMPORT_BATCH_SIZE", "2000"))
 # A running import (PostgreSQL) whose progress has not moved for this long lost its worker.
 IMPORT_STALL_MINUTES = int(os.environ.get("IMPORT_STALL_MINUTES", "15"))
+# Any other background job (export, rank recalculation, bulk change) whose worker has not been
+# heard from for this long is marked failed by the worker's sweep (core.jobs).
+JOB_STALL_MINUTES = int(os.environ.get("JOB_STALL_MINUTES", "30"))
+# How often `manage.py worker` runs that sweep, in seconds.
+JOB_SWEEP_SECONDS = int(os.environ.get("JOB_SWEEP_SECONDS", "60"))
 
 # django-import-export on the Django admin's reference data: who may import or export is the
 # model's add / view permission (by default anyone with admin access could), and formula

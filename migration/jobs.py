@@ -5,20 +5,17 @@ ImportJob with who, when, the file, the settings, the counts and the error file.
 """
 
 import logging
-from datetime import timedelta
 from pathlib import Path
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.jobs import claim
+from core.jobs import fail_stalled_of
 from customers.models import CustomFieldDefinition
 from migration import fields as f
-from migration import progress as published_progress
 from migration.engine import run_import
 from migration.files import FileRejected, estimate_rows, open_source
 from migration.models import ImportJob, MatchKey
@@ -110,16 +107,13 @@ def unmapped_columns(job: ImportJob) -> list[str]:
 
 
 def queue(job: ImportJob, *, dry_run: bool) -> ImportJob:
-    """Hand a configured job to the worker (and mark imports whose worker died as failed)."""
-    fail_stalled()
+    """Hand a configured job to the worker."""
     if job.is_active:
         raise ValidationError(_("This import is already running."), code="busy")
     job.dry_run = dry_run
     job.status = ImportJob.Status.QUEUED
     job.save(update_fields=["dry_run", "status"])
-    from migration.tasks import import_customers_task
-
-    transaction.on_commit(lambda: import_customers_task.enqueue(job.pk))
+    job.enqueue()
     return job
 
 
@@ -152,9 +146,7 @@ def run_for_real(dry: ImportJob, *, user) -> ImportJob:
 
 def run_job(job_id: int, progress=None) -> ImportJob:
     """Run a queued job; a crash marks it failed with the reason (and nothing is written)."""
-    job, claimed = claim(
-        ImportJob, job_id, finished_at=None, heartbeat_at=timezone.now(), rows_done=0
-    )
+    job, claimed = ImportJob.claim(job_id, finished_at=None, rows_done=0)
     if not claimed:
         return job
     try:
@@ -166,10 +158,7 @@ def run_job(job_id: int, progress=None) -> ImportJob:
         if not isinstance(error, FileRejected):
             # The kind of error only: a database error's message can quote a customer's data.
             logger.error("import %s failed: %s", job.pk, type(error).__name__)
-        job.status = ImportJob.Status.FAILED
-        job.error = _failure(error)[:2000]
-        job.finished_at = timezone.now()
-        job.save(update_fields=["status", "error", "finished_at"])
+        job.fail(_failure(error))
         return job
     job.total_rows = job.rows_done = result.total
     job.created_count, job.updated_count = result.created, result.updated
@@ -237,44 +226,15 @@ def fail_stalled(now=None) -> int:
     """Mark running imports whose worker stopped reporting as failed, ready to retry.
 
     A worker that dies (killed, machine restarted) takes its transaction with it, so nothing of
-    the import was written; only the job row still says "running". The heartbeat moves with
-    every batch: on PostgreSQL in the job row, from a connection of its own; on SQLite it is
-    the published progress file's time (`migration.progress`). Returns how many it marked.
+    the import was written; only the job row still says "running". Returns how many it marked.
     """
-    now = now or timezone.now()
-    limit = now - timedelta(minutes=settings.IMPORT_STALL_MINUTES)
-    message = _(
-        "The worker stopped reporting progress for %(minutes)s minutes (it was probably "
-        "stopped). The import's transaction went with it, so nothing was written; retry it."
-    ) % {"minutes": settings.IMPORT_STALL_MINUTES}
-    running = ImportJob.objects.filter(status=ImportJob.Status.RUNNING, heartbeat_at__lt=limit)
-    stalled = [job.pk for job in running.only("status", "heartbeat_at") if is_stalled(job, now)]
-    if not stalled:
-        return 0
-    try:
-        count = ImportJob.objects.filter(pk__in=stalled, status=ImportJob.Status.RUNNING).update(
-            status=ImportJob.Status.FAILED, error=message, finished_at=now
-        )
-    except OperationalError:  # SQLite: a worker holds the write lock, so one is alive
-        return 0
-    for pk in stalled:
-        published_progress.clear(pk)
-    logger.warning("%s stalled imports marked failed", count)
-    return count
+    return fail_stalled_of(ImportJob, now or timezone.now())
 
 
 def is_stalled(job: ImportJob, now=None) -> bool:
     """Whether a running import's worker stopped reporting (read only: pages show it, the
-    retry or the next import marks it failed)."""
-    if job.status != ImportJob.Status.RUNNING or job.heartbeat_at is None:
-        return False
-    limit = (now or timezone.now()) - timedelta(minutes=settings.IMPORT_STALL_MINUTES)
-    if job.heartbeat_at >= limit:
-        return False
-    if connection.vendor == "postgresql":
-        return True
-    published = published_progress.read(job.pk)
-    return published is None or published[1] < limit
+    retry, the next import or the worker's sweep marks it failed)."""
+    return job.is_stalled(now)
 
 
 def retry(job: ImportJob) -> ImportJob:

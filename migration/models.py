@@ -1,11 +1,16 @@
 """Imports of customer data from legacy systems: the job, its undo record, mapping profiles."""
 
+from datetime import timedelta
+
 from django.conf import settings
-from django.db import models
+from django.db import connection, models
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from core.jobs import Job
+from migration import progress
 
 
 class MatchKey(models.TextChoices):
@@ -42,7 +47,7 @@ class MappingProfile(models.Model):
         return self.name
 
 
-class ImportJob(models.Model):
+class ImportJob(Job):
     """One import of a file (or its dry run): configuration, progress, outcome, undo state."""
 
     class Status(models.TextChoices):
@@ -90,17 +95,6 @@ class ImportJob(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
     )
     status = models.CharField(max_length=8, choices=Status, default=Status.DRAFT)
-    via = models.CharField(max_length=12, default="web")
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    created_at = models.DateTimeField(default=timezone.now)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    # Moved on with every batch (PostgreSQL): a job whose heartbeat stops has lost its worker.
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    total_rows = models.PositiveIntegerField(null=True, blank=True)
-    rows_done = models.PositiveIntegerField(default=0)
     created_count = models.PositiveIntegerField(_("created"), default=0)
     updated_count = models.PositiveIntegerField(_("updated"), default=0)
     unchanged_count = models.PositiveIntegerField(_("unchanged"), default=0)
@@ -109,7 +103,6 @@ class ImportJob(models.Model):
     notes = models.JSONField(default=list, blank=True)
     # The first rows' outcomes: [{row, outcome, values, errors}] for the report page.
     preview = models.JSONField(default=list, blank=True)
-    error = models.TextField(blank=True)
     error_file = models.FileField(upload_to="imports/errors/%Y/%m/", blank=True)
     created_tag_ids = models.JSONField(default=list, blank=True)
     undone_at = models.DateTimeField(null=True, blank=True)
@@ -119,7 +112,10 @@ class ImportJob(models.Model):
     undo_forced = models.BooleanField(default=False)
     undo_error = models.TextField(blank=True)
 
-    class Meta:
+    task_name = "migration.tasks.import_customers_task"
+    retry_refusal = _("Only a failed import can be retried.")
+
+    class Meta(Job.Meta):
         ordering = ["-created_at", "-id"]
         permissions = [("undo_importjob", _("Can undo an import"))]
         constraints = [
@@ -156,6 +152,43 @@ class ImportJob(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in (self.Status.QUEUED, self.Status.RUNNING, self.Status.UNDOING)
+
+    @classmethod
+    def stall_limit(cls, now):
+        return now - timedelta(minutes=settings.IMPORT_STALL_MINUTES)
+
+    @classmethod
+    def stalled_ids(cls, now) -> list[int]:
+        running = cls.objects.filter(
+            status=cls.Status.RUNNING, heartbeat_at__lt=cls.stall_limit(now)
+        )
+        return [job.pk for job in running.only("status", "heartbeat_at") if job.is_stalled(now)]
+
+    def is_stalled(self, now=None) -> bool:
+        """Whether a running import's worker stopped reporting. The heartbeat moves with every
+        batch: on PostgreSQL in the job row, from a connection of its own; on SQLite it is the
+        published progress file's time (`migration.progress`)."""
+        if self.status != self.Status.RUNNING or self.heartbeat_at is None:
+            return False
+        limit = self.stall_limit(now or timezone.now())
+        if self.heartbeat_at >= limit:
+            return False
+        if connection.vendor == "postgresql":
+            return True
+        published = progress.read(self.pk)
+        return published is None or published[1] < limit
+
+    @classmethod
+    def after_stalled(cls, job_ids: list[int]) -> None:
+        for pk in job_ids:
+            progress.clear(pk)
+
+    @classmethod
+    def stalled_message(cls) -> str:
+        return _(
+            "The worker stopped reporting progress for %(minutes)s minutes (it was probably "
+            "stopped). The import's transaction went with it, so nothing was written; retry it."
+        ) % {"minutes": settings.IMPORT_STALL_MINUTES}
 
     @property
     def can_undo(self) -> bool:

@@ -275,11 +275,7 @@ def queue_undo(job: ImportJob, *, actor, force: bool) -> ImportJob:
     job.status = ImportJob.Status.UNDOING
     job.undo_error = ""
     job.save(update_fields=["status", "undo_error"])
-    from migration.tasks import undo_import_task
-
-    transaction.on_commit(
-        lambda: undo_import_task.enqueue(job.pk, actor.pk if actor else None, force)
-    )
+    job.enqueue(actor.pk if actor else None, force, task_name="migration.tasks.undo_import_task")
     return job
 
 

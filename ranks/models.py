@@ -5,6 +5,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.jobs import Job
 from core.palette import Colour
 
 
@@ -144,32 +145,19 @@ class RankChange(models.Model):
         return f"{self.from_name or '—'} → {self.to_name or '—'} ({self.get_reason_display()})"
 
 
-class RankRecalculation(models.Model):
+class RankRecalculation(Job):
     """A recalculation of every customer's rank, run as a background job."""
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", _("Queued")
-        RUNNING = "running", _("Running")
-        DONE = "done", _("Done")
-        FAILED = "failed", _("Failed")
-
-    status = models.CharField(max_length=8, choices=Status, default=Status.QUEUED)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    via = models.CharField(max_length=12, default="web")
     evaluated = models.PositiveIntegerField(default=0)
     upgraded = models.PositiveIntegerField(default=0)
     downgraded = models.PositiveIntegerField(default=0)
     grace_started = models.PositiveIntegerField(default=0)
     overrides_ended = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at"]
+    task_name = "ranks.tasks.recalculate_ranks_task"
+    retry_refusal = _("Only a failed recalculation can be retried.")
+
+    class Meta(Job.Meta):
         constraints = [
             # At most one recalculation queued or running: every active row has the same key.
             models.UniqueConstraint(

@@ -11,7 +11,6 @@ from django.db.models import Count, F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.jobs import claim
 from customers.models import Customer
 from ranks import engine
 from ranks.models import Rank, RankChange, RankPolicy, RankRecalculation, RankSimulation
@@ -51,7 +50,7 @@ def recalculate_all(*, actor=None, now=None, settings=None) -> dict:
 
 def run_recalculation(job_id: int) -> RankRecalculation:
     """Run a queued recalculation job; a failure changes no rank and is kept on the job."""
-    job, claimed = claim(RankRecalculation, job_id)
+    job, claimed = RankRecalculation.claim(job_id)
     if not claimed:
         return job
     try:
@@ -59,10 +58,7 @@ def run_recalculation(job_id: int) -> RankRecalculation:
         counts = recalculate_all(actor=job.created_by)
     except Exception as error:
         logger.exception("rank recalculation %s failed", job.pk)
-        job.status = RankRecalculation.Status.FAILED
-        job.error = " ".join(getattr(error, "messages", [])) or f"{type(error).__name__}: {error}"
-        job.finished_at = timezone.now()
-        job.save(update_fields=["status", "error", "finished_at", "evaluated"])
+        job.fail(" ".join(getattr(error, "messages", [])) or error, evaluated=job.evaluated)
         return job
     job.status = RankRecalculation.Status.DONE
     job.upgraded, job.downgraded = counts["upgraded"], counts["downgraded"]
@@ -86,28 +82,19 @@ def queue_recalculation(*, actor, via: str = "web") -> RankRecalculation:
             job = RankRecalculation.objects.create(created_by=actor, via=via)
     except IntegrityError:
         raise busy from None
-    _enqueue(job)
+    job.enqueue()
     return job
 
 
-def _enqueue(job: RankRecalculation) -> None:
-    from ranks.tasks import recalculate_ranks_task
-
-    transaction.on_commit(lambda: recalculate_ranks_task.enqueue(job.pk))
-
-
 def retry_recalculation(job: RankRecalculation) -> RankRecalculation:
-    if job.status != RankRecalculation.Status.FAILED:
-        raise ValidationError(_("Only a failed recalculation can be retried."))
-    job.status = RankRecalculation.Status.QUEUED
     try:
         with transaction.atomic():
-            job.save(update_fields=["status"])
+            job.retry()
     except IntegrityError:
         raise RecalculationBusy(
             _("A rank recalculation is already queued or running."), code="busy", params={}
         ) from None
-    _enqueue(job)
+    job.enqueue()
     return job
 
 

@@ -24,7 +24,7 @@ $PY manage.py migrate --no-input
 $PY manage.py seed_demo
 $PY manage.py ensure_demo_staff
 
-$PY manage.py db_worker --no-reload &
+$PY manage.py worker --no-reload &
 worker=$!
 trap 'kill $worker 2>/dev/null; wait $worker 2>/dev/null' EXIT INT TERM
 echo
