@@ -3,46 +3,40 @@
 import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections, connection
+from django.db import close_old_connections, connection, transaction
 
 
 @contextmanager
 def without_parallel_workers():
-    """Run the enclosed queries without parallel workers (PostgreSQL; elsewhere a no-op).
+    """Run the enclosed reads without parallel workers (PostgreSQL; elsewhere a no-op).
 
-    A list page wants its first rows now. On a small database server, starting parallel
-    workers for a LIMIT query costs more than they save: at 1,000,000 customers on 2 cores the
-    customer list's queries for a reward filter took 40 ms with them and 17 ms without, a tag
-    filter 28 and 11 ms, and no list case got slower. Background work (exports, rank
-    recalculation) keeps the connection's setting: the block puts back the value it found,
-    in one statement at each end and without a transaction of its own. Should the block end
-    in an error inside a transaction that has failed, the setting cannot be put back there,
-    and need not be: PostgreSQL undoes a setting changed in a transaction that rolls back.
+    A list page wants its first rows now, and on a small database server starting parallel
+    workers for a LIMIT query costs more than they save (`make bench`). The setting is made
+    with SET LOCAL inside a transaction of the block's own, so it ends with that transaction
+    and a pooler in transaction mode never hands it to another client; inside a transaction
+    that is already open, the value found is put back (also with SET LOCAL) when the block ends.
     """
     if connection.vendor != "postgresql":
         yield
         return
-    found = _set_parallel_workers("0")
-    try:
+    outer = connection.in_atomic_block
+    with transaction.atomic():
+        found = _set_local_parallel_workers("0")
         yield
-    except BaseException:
-        # A failed transaction (its rollback restores the value) or a broken connection.
-        with suppress(DatabaseError):
-            _set_parallel_workers(found)
-        raise
-    _set_parallel_workers(found)
+        if outer:
+            _set_local_parallel_workers(found)
 
 
-def _set_parallel_workers(value: str) -> str:
-    """Set max_parallel_workers_per_gather on this connection; return the value it had."""
+def _set_local_parallel_workers(value: str) -> str:
+    """SET LOCAL max_parallel_workers_per_gather; return the value it had."""
     with connection.cursor() as cursor:
         # The target list is evaluated left to right: the value found, then the new one.
         cursor.execute(
             "SELECT current_setting('max_parallel_workers_per_gather'), "
-            "set_config('max_parallel_workers_per_gather', %s, false)",
+            "set_config('max_parallel_workers_per_gather', %s, true)",
             [value],
         )
         return cursor.fetchone()[0]
@@ -112,20 +106,13 @@ def close_side_connections() -> None:
     pool.shutdown(wait=True)
 
 
-_side_connection = threading.local()
-
-
 def _run_side_query(query, args):
     # A side connection lives as a request's does: replaced when broken or past CONN_MAX_AGE
     # (what Django's request_started and request_finished signals do for a request's thread).
     close_old_connections()
     try:
-        connection.ensure_connection()
-        if getattr(_side_connection, "configured", None) is not connection.connection:
-            # It only ever runs page reads: no parallel workers, set once per connection.
-            _set_parallel_workers("0")
-            _side_connection.configured = connection.connection
-        return query(*args)
+        with without_parallel_workers():  # page reads, as the page's own
+            return query(*args)
     finally:
         close_old_connections()
 
