@@ -1,6 +1,15 @@
 from django.urls import path
 
-from console.views import bulk, customer, exports, lifecycle, listing, password, saved_views
+from console.views import (
+    bulk,
+    changes,
+    customer,
+    exports,
+    lifecycle,
+    listing,
+    password,
+    saved_views,
+)
 
 app_name = "customers"
 
@@ -20,6 +29,8 @@ urlpatterns = [
     path("views/<int:pk>/delete/", saved_views.SavedViewDeleteView.as_view(), name="view_delete"),
     path("bulk/status/", bulk.BulkStatusView.as_view(), name="bulk_status"),
     path("bulk/archive/", bulk.BulkArchiveView.as_view(), name="bulk_archive"),
+    path("changes/", changes.BulkChangeListView.as_view(), name="changes"),
+    path("changes/<int:pk>/retry/", changes.BulkChangeRetryView.as_view(), name="change_retry"),
     path("export/", exports.ExportView.as_view(), name="export"),
     path("exports/", exports.ExportListView.as_view(), name="exports"),
     path("exports/<int:pk>/", exports.ExportDetailView.as_view(), name="export_detail"),

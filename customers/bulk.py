@@ -1,5 +1,9 @@
-"""The base of every bulk action on customers picked in the list (ticked or all matching):
-confirm with the count, then act at once or in the background."""
+"""Bulk actions on customers picked in the list (ticked or all matching): the view base that
+confirms with the count and acts at once or in the background, and the background part — a
+`BulkChange` job whose kind an app registers with `register_bulk_action`."""
+
+import logging
+from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib import messages
@@ -11,8 +15,16 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy
 from django.views import View
 
-from customers import selectors
-from customers.selectors import capped_count
+from customers import selectors, services
+from customers.models import BulkChange
+from customers.selectors import capped_count, describe_filter
+
+logger = logging.getLogger("loyalty.bulk")
+
+BACKGROUND_MESSAGE = gettext_lazy(
+    "The change runs in the background; Bulk changes shows its outcome, and each customer's "
+    "timeline records it."
+)
 
 
 class BulkActionView(PermissionRequiredMixin, View):
@@ -24,9 +36,7 @@ class BulkActionView(PermissionRequiredMixin, View):
     form_class = None
     template_name = ""
     invalid_message = ""
-    background_message = gettext_lazy(
-        "The change runs in the background; each customer's timeline records it when done."
-    )
+    background_message = BACKGROUND_MESSAGE
 
     def apply(self, queryset, form) -> int:
         raise NotImplementedError
@@ -66,8 +76,7 @@ class BulkActionView(PermissionRequiredMixin, View):
             return render(request, self.template_name, context, status=400 if confirmed else 200)
         if not ids and capped_count(queryset, settings.BULK_SYNC_ROW_LIMIT)[1]:
             # One set-based statement either way, but at this size it can outlast a request.
-            user, data = request.user.pk, form.cleaned_data
-            transaction.on_commit(lambda: self.enqueue(query, data, user))
+            self.enqueue(query, form.cleaned_data, request.user)
             messages.info(request, self.background_message)
             return redirect(back)
         try:
@@ -77,3 +86,76 @@ class BulkActionView(PermissionRequiredMixin, View):
             return redirect(back)
         messages.success(request, self.done_message(changed, form.cleaned_data))
         return redirect(back)
+
+
+# kind -> what runs a BulkChange of that kind (registered by the app that owns the change).
+BULK_ACTIONS: dict[str, Callable[[BulkChange], int | dict]] = {}
+
+
+def register_bulk_action(kind: str, run: Callable[[BulkChange], int | dict]) -> None:
+    BULK_ACTIONS[kind] = run
+
+
+def start_bulk_change(
+    *,
+    kind: str,
+    actor,
+    query_string: str = "",
+    parameters: dict | None = None,
+    via="web",
+    run_now: bool = False,
+) -> BulkChange:
+    """Record a bulk change and hand it to the worker once the transaction commits (or, for a
+    command, run it here and now)."""
+    job = BulkChange.objects.create(
+        kind=kind,
+        created_by=actor,
+        via=via,
+        query_string=query_string,
+        description=describe_filter(query_string) if query_string else "",
+        parameters=parameters or {},
+    )
+    if run_now:
+        return run_bulk_change(job.pk)
+    job.enqueue()
+    return job
+
+
+def run_bulk_change(job_id: int) -> BulkChange:
+    """Run a queued bulk change with its kind's action; a failure is kept on the job."""
+    job, claimed = BulkChange.claim(job_id)
+    if not claimed:
+        return job
+    try:
+        with transaction.atomic():
+            outcome = BULK_ACTIONS[job.kind](job)
+    except Exception as error:
+        logger.exception("bulk change %s failed", job.pk)
+        job.fail(" ".join(getattr(error, "messages", [])) or error)
+        return job
+    if isinstance(outcome, int):
+        job.finish(rows_done=outcome, outcome={"changed": outcome})
+    else:
+        job.finish(outcome=outcome)
+    return job
+
+
+def bulk_queryset(job: BulkChange):
+    """The customers a bulk change acts on: its filter, as it selects them now."""
+    return selectors.customers_matching(job.query_string)
+
+
+def _set_status(job: BulkChange) -> int:
+    status = job.parameters["status"]
+    return services.bulk_set_status(
+        queryset=bulk_queryset(job), status=status, actor=job.created_by
+    )
+
+
+def _archive(job: BulkChange) -> int:
+    return services.bulk_archive(queryset=bulk_queryset(job), actor=job.created_by)
+
+
+def register_own_actions() -> None:
+    register_bulk_action(BulkChange.Kind.STATUS, _set_status)
+    register_bulk_action(BulkChange.Kind.ARCHIVE, _archive)

@@ -525,3 +525,35 @@ class ExportJob(Job):
             and bool(self.file)
             and (self.expires_at is None or self.expires_at > timezone.now())
         )
+
+
+class BulkChange(Job):
+    """A change to many customers run in the background — a status, archiving, a manual rank,
+    tagging, automatic-tag rules — kept so its outcome, or why it failed, stays visible."""
+
+    class Kind(models.TextChoices):
+        STATUS = "status", _("Status change")
+        ARCHIVE = "archive", _("Archiving")
+        RANK = "rank", _("Manual rank")
+        TAG = "tag", _("Tagging")
+        UNTAG = "untag", _("Untagging")
+        RULES = "rules", _("Automatic-tag rules")
+
+    kind = models.CharField(max_length=10, choices=Kind)
+    query_string = models.TextField(blank=True)
+    # The filter in words, as the page shows it (written once, when the change is made).
+    description = models.TextField(blank=True)
+    parameters = models.JSONField(default=dict, blank=True)
+    outcome = models.JSONField(default=dict, blank=True)
+
+    task_name = "customers.tasks.run_bulk_change"
+    retry_refusal = _("Only a failed change can be retried.")
+
+    class Meta(Job.Meta):
+        pass
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.pk} ({self.get_status_display()})"
+
+    def get_absolute_url(self):
+        return reverse("customers:changes") + f"#change-{self.pk}"

@@ -17,6 +17,7 @@ MODULES = (
     (_("Migration"), "upload", "migration:list", "migration.view_importjob"),
     (_("Tourist cards"), "passport", "customers:tourist_cards", "customers.view_touristcard"),
     (_("Exports"), "download", "customers:exports", "customers.export_customer"),
+    (_("Bulk changes"), "lightning", "customers:changes", "customers.view_customer"),
 )
 
 

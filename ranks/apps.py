@@ -5,6 +5,7 @@ class RanksConfig(AppConfig):
     name = "ranks"
 
     def ready(self):
-        from ranks import criteria, signals  # noqa: F401 - signals connects the receivers
+        from ranks import criteria, services, signals  # noqa: F401 - signals connects receivers
 
         criteria.register()
+        services.register_bulk_actions()

@@ -1,7 +1,7 @@
 """Writes about ranks: recalculation, per-customer evaluation, manual ranks, rank deletion."""
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from itertools import pairwise
 
@@ -11,7 +11,9 @@ from django.db.models import Count, F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from customers.models import Customer
+from customers.bulk import register_bulk_action
+from customers.models import BulkChange, Customer
+from customers.selectors import customers_matching
 from ranks import engine
 from ranks.models import Rank, RankChange, RankPolicy, RankRecalculation, RankSimulation
 from ranks.selectors import forget_members_per_rank
@@ -397,8 +399,6 @@ def _direction(levels: dict, from_rank, to_rank) -> str:
 
 def _impact_counts(moves, levels: dict) -> dict:
     """Per rank: members now, moving up out of it, down out of it, and members after."""
-    from customers.models import Customer
-
     before = dict(
         Customer.objects.live()
         .filter(anonymised_at__isnull=True)
@@ -473,3 +473,18 @@ def apply_proposal(*, simulation, actor, now=None) -> dict:
             Rank.objects.filter(pk=rank.pk).update(level=rank.level, threshold=rank.threshold)
         # The same recalculation as everywhere, inside this transaction (the lock is ours).
         return recalculate_all(actor=actor, now=now)
+
+
+def _bulk_rank(job) -> int:
+    expires_at = job.parameters.get("expires_at")
+    return bulk_set_override(
+        queryset=customers_matching(job.query_string),
+        rank=Rank.objects.get(pk=job.parameters["rank_id"]),
+        reason=job.parameters["reason"],
+        expires_at=datetime.fromisoformat(expires_at) if expires_at else None,
+        actor=job.created_by,
+    )
+
+
+def register_bulk_actions() -> None:
+    register_bulk_action(BulkChange.Kind.RANK, _bulk_rank)

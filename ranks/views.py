@@ -22,8 +22,8 @@ from django.views.generic import CreateView, DetailView, TemplateView
 from core.forms import is_id
 from core.palette import CHART_HEX
 from core.views import RetryJobMixin
-from customers.bulk import BulkActionView
-from customers.models import Customer
+from customers.bulk import BulkActionView, start_bulk_change
+from customers.models import BulkChange, Customer
 from ranks import selectors, services
 from ranks.forms import DeleteRankForm, OverrideForm, PolicyForm, RankForm
 from ranks.models import Rank, RankPolicy, RankRecalculation, RankSimulation
@@ -340,14 +340,15 @@ class BulkRankView(BulkActionView):
         )
 
     def enqueue(self, query, data, user) -> None:
-        from ranks.tasks import bulk_rank_task
-
-        bulk_rank_task.enqueue(
-            actor_id=user,
+        start_bulk_change(
+            kind=BulkChange.Kind.RANK,
+            actor=user,
             query_string=query,
-            rank_id=data["rank"].pk,
-            reason=data["reason"],
-            expires_at=data["expires_at"].isoformat() if data["expires_at"] else None,
+            parameters={
+                "rank_id": data["rank"].pk,
+                "reason": data["reason"],
+                "expires_at": data["expires_at"].isoformat() if data["expires_at"] else None,
+            },
         )
 
     def done_message(self, count, data) -> str:

@@ -5,6 +5,7 @@ class TagsConfig(AppConfig):
     name = "tags"
 
     def ready(self):
-        from tags import criteria
+        from tags import criteria, services
 
         criteria.register()
+        services.register_bulk_actions()

@@ -11,8 +11,10 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
-from customers.models import Customer, CustomerEvent
+from customers.bulk import register_bulk_action
+from customers.models import BulkChange, Customer, CustomerEvent
 from customers.search_text import fold
+from customers.selectors import customer_filterset, customers_matching
 from customers.services import record_event, record_events
 from tags.models import CustomerTag, Tag
 
@@ -234,8 +236,6 @@ BUILT_IN_RULES = [
 
 def check_rule(rule: str) -> str:
     """A rule is a customer-list query string; refuse one the list would call invalid."""
-    from customers.selectors import customer_filterset, customers_matching
-
     rule = (rule or "").strip().lstrip("?")
     if not rule:
         raise ValidationError({"rule": _("An automatic tag needs a rule.")})
@@ -257,8 +257,6 @@ def apply_rule(tag: Tag, *, actor=None) -> tuple[int, int]:
     """Bring an automatic tag in line with its rule: add it to customers who now match, remove
     it (where the rule put it) from those who no longer do. One transaction; returns
     (added, removed)."""
-    from customers.selectors import customers_matching
-
     if tag.kind != Tag.Kind.AUTOMATIC:
         raise ValidationError(_("“%(name)s” is a manual tag.") % {"name": tag.name})
     with transaction.atomic():
@@ -313,3 +311,24 @@ def _rule_failed(tag: Tag, error: Exception) -> str:
     Tag.objects.filter(pk=tag.pk).update(rule_error=why, rule_failed_at=timezone.now())
     logger.warning("rule of tag %s failed: %s", tag.pk, type(error).__name__)
     return why
+
+
+def _bulk_tags(job) -> int:
+    tags = Tag.objects.filter(pk__in=job.parameters["tag_ids"])
+    queryset = customers_matching(job.query_string)
+    if job.kind == BulkChange.Kind.UNTAG:
+        return bulk_remove(queryset=queryset, tags=tags, actor=job.created_by)
+    return bulk_assign(queryset=queryset, tags=tags, actor=job.created_by)
+
+
+def _apply_rules(job) -> dict:
+    parameters = job.parameters
+    return apply_all_rules(
+        actor=job.created_by, tag_ids=parameters.get("tag_ids"), slug=parameters.get("slug")
+    )
+
+
+def register_bulk_actions() -> None:
+    register_bulk_action(BulkChange.Kind.TAG, _bulk_tags)
+    register_bulk_action(BulkChange.Kind.UNTAG, _bulk_tags)
+    register_bulk_action(BulkChange.Kind.RULES, _apply_rules)

@@ -4,7 +4,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,13 +14,13 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from core.forms import is_id
-from customers.models import Customer
+from customers.bulk import BACKGROUND_MESSAGE, start_bulk_change
+from customers.models import BulkChange, Customer
 from customers.selectors import bulk_target, capped_count
 from tags import services
 from tags.forms import AssignTagsForm, TagForm, TagSearchForm
 from tags.models import CustomerTag, Tag
 from tags.selectors import customer_tags
-from tags.tasks import apply_rules_task, bulk_tags_task
 
 
 class TagListView(PermissionRequiredMixin, TemplateView):
@@ -83,12 +82,10 @@ class _TagFormView(PermissionRequiredMixin, View):
 
 
 def _apply_in_background(request, tag_ids=None) -> None:
-    actor_id = request.user.pk
-    transaction.on_commit(lambda: apply_rules_task.enqueue(actor_id=actor_id, tag_ids=tag_ids))
-    messages.info(
-        request,
-        _("The rules are being applied in the background; the list shows the counts when done."),
+    start_bulk_change(
+        kind=BulkChange.Kind.RULES, actor=request.user, parameters={"tag_ids": tag_ids}
     )
+    messages.info(request, BACKGROUND_MESSAGE)
 
 
 class ApplyRulesView(PermissionRequiredMixin, View):
@@ -231,16 +228,13 @@ class BulkTagsView(PermissionRequiredMixin, View):
                 },
             )
         if not ids and capped_count(queryset, settings.BULK_SYNC_ROW_LIMIT)[1]:
-            tag_ids = [tag.pk for tag in tags]
-            transaction.on_commit(
-                lambda: bulk_tags_task.enqueue(
-                    actor_id=request.user.pk, query_string=query, tag_ids=tag_ids, action=action
-                )
+            start_bulk_change(
+                kind=BulkChange.Kind.UNTAG if action == "remove" else BulkChange.Kind.TAG,
+                actor=request.user,
+                query_string=query,
+                parameters={"tag_ids": [tag.pk for tag in tags]},
             )
-            messages.info(
-                request,
-                _("Tagging runs in the background; each customer's timeline records it when done."),
-            )
+            messages.info(request, BACKGROUND_MESSAGE)
             return redirect(back)
         names = ", ".join(tag.name for tag in tags)
         if action == "remove":

@@ -7,8 +7,8 @@ from console.forms import (
     BulkStatusForm,
 )
 from customers import services
-from customers.bulk import BulkActionView
-from customers.tasks import bulk_archive_task, bulk_status_task
+from customers.bulk import BulkActionView, start_bulk_change
+from customers.models import BulkChange
 
 
 class BulkStatusView(BulkActionView):
@@ -23,7 +23,12 @@ class BulkStatusView(BulkActionView):
         return services.bulk_set_status(queryset=queryset, status=data["status"], actor=user)
 
     def enqueue(self, query, data, user) -> None:
-        bulk_status_task.enqueue(actor_id=user, query_string=query, status=data["status"])
+        start_bulk_change(
+            kind=BulkChange.Kind.STATUS,
+            actor=user,
+            query_string=query,
+            parameters={"status": data["status"]},
+        )
 
     def done_message(self, count, data) -> str:
         return ngettext(
@@ -42,7 +47,7 @@ class BulkArchiveView(BulkActionView):
         return services.bulk_archive(queryset=queryset, actor=user)
 
     def enqueue(self, query, data, user) -> None:
-        bulk_archive_task.enqueue(actor_id=user, query_string=query)
+        start_bulk_change(kind=BulkChange.Kind.ARCHIVE, actor=user, query_string=query)
 
     def done_message(self, count, data) -> str:
         return ngettext("%(count)s customer archived.", "%(count)s customers archived.", count) % {

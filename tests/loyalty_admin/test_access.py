@@ -4,7 +4,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from customers.models import ExportJob, SavedView
+from customers.models import BulkChange, ExportJob, SavedView
 from loyalty_admin.roles import ADMINISTRATOR, CUSTOMER_CARE, MARKETING, SALES
 from migration.models import ImportJob
 from ranks.models import RankRecalculation
@@ -41,6 +41,8 @@ DECISIONS = {
     "customers:bulk_archive": {ADMINISTRATOR},
     "customers:export": {ADMINISTRATOR, SALES, MARKETING},
     "customers:exports": {ADMINISTRATOR, SALES, MARKETING},
+    "customers:changes": EVERYONE,
+    "customers:change_retry": EVERYONE,
     "customers:export_detail": {ADMINISTRATOR, SALES, MARKETING},
     "customers:export_download": {ADMINISTRATOR, SALES, MARKETING},
     "customers:export_retry": {ADMINISTRATOR, SALES, MARKETING},
@@ -86,6 +88,7 @@ POST_ONLY = {
     "customers:bulk_archive",
     "ranks:bulk_override",
     "customers:export_retry",
+    "customers:change_retry",
     "ranks:recalculate",
     "ranks:recalculation_retry",
     "ranks:override",
@@ -125,6 +128,7 @@ def objects(db, settings, tmp_path):
     lower = RankFactory(level=1, threshold=0, is_default=True)
     rank = RankFactory(level=2, threshold=100)
     recalculation = RankRecalculation.objects.create(status="failed")
+    change = BulkChange.objects.create(kind="archive", status="failed")
     import_job = ImportJob.objects.create(
         original_name="x.csv",
         file_format="csv",
@@ -143,6 +147,7 @@ def objects(db, settings, tmp_path):
         "rank": rank,
         "lower": lower,
         "recalculation": recalculation,
+        "change": change,
         "tag": TagFactory(),
         "import": import_job,
     }
@@ -152,6 +157,8 @@ def url_for(name, objects):
     args = []
     if name.startswith("customers:export_") or name == "customers:export_retry":
         args = [objects["job"].pk]
+    elif name == "customers:change_retry":
+        args = [objects["change"].pk]
     elif name.startswith("customers:view_") and name != "customers:view_create":
         args = [objects["view"].pk]
     elif name in {
@@ -208,6 +215,7 @@ def test_role_matrix(client, objects, role, name):
     client.force_login(user)
     # Staff see their own exports; make the job this user's.
     ExportJob.objects.filter(pk=objects["job"].pk).update(created_by=user)
+    BulkChange.objects.filter(pk=objects["change"].pk).update(created_by=user, status="failed")
     SavedView.objects.filter(pk=objects["view"].pk).update(owner=user)
     allowed = DECISIONS[name]
     if name in {"login", "logout"}:
@@ -228,6 +236,7 @@ def test_staff_cannot_see_or_delete_what_others_own(client, objects):
     client.force_login(make_staff(MARKETING))
     assert client.get(url_for("customers:export_detail", objects)).status_code == 404
     assert client.post(url_for("customers:view_delete", objects)).status_code == 404
+    assert client.post(url_for("customers:change_retry", objects)).status_code == 404
     assert SavedView.objects.filter(pk=objects["view"].pk).exists()
 
 

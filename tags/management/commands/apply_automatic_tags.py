@@ -1,7 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from customers.bulk import start_bulk_change
+from customers.models import BulkChange
 from tags.models import Tag
-from tags.services import apply_all_rules
 
 
 class Command(BaseCommand):
@@ -18,8 +19,17 @@ class Command(BaseCommand):
     def handle(self, *args, tag=None, **options):
         if tag and not Tag.objects.filter(kind=Tag.Kind.AUTOMATIC, slug=tag).exists():
             raise CommandError(f"No automatic tag with the slug {tag!r}.")
+        job = start_bulk_change(
+            kind=BulkChange.Kind.RULES,
+            actor=None,
+            parameters={"slug": tag} if tag else {},
+            via="command",
+            run_now=True,
+        )
+        if job.status == BulkChange.Status.FAILED:
+            raise CommandError(job.error)
         failed = 0
-        for name, outcome in apply_all_rules(slug=tag).items():
+        for name, outcome in job.outcome.items():
             if isinstance(outcome, str):
                 failed += 1
                 self.stderr.write(f"{name}: not applied — {outcome}")
