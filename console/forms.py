@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from console.exports import export_column_choices
 from console.tables import column_choices
 from core.forms import BootstrapFormMixin, parse_ids
 from customers.custom_fields import from_json_value, to_json_value
@@ -291,8 +292,6 @@ class ExportForm(BootstrapFormMixin, forms.Form):
     submitted = forms.CharField(required=False, widget=forms.HiddenInput, initial="1")
 
     def __init__(self, *args, **kwargs):
-        from console.exports import export_column_choices
-
         super().__init__(*args, **kwargs)
         self.fields["columns"].choices = export_column_choices()
 

@@ -40,7 +40,6 @@ from pathlib import Path
 from django.conf import settings
 from django.db import DatabaseError, connection, connections, transaction
 from django.utils import timezone
-from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -61,10 +60,12 @@ from migration.files import Source
 from migration.models import ImportBatch, ImportJob, MatchKey, Policy
 from migration.progress import clear as clear_progress
 from migration.progress import publish as publish_progress
-from ranks.models import Rank, RankChange
-from ranks.selectors import forget_members_per_rank
+from ranks import engine as rank_engine
+from ranks.engine import Settings
+from ranks.models import Rank, RankChange, RankPolicy
+from ranks.selectors import default_rank, forget_members_per_rank
 from tags.models import CustomerTag, Tag
-from tags.services import forget_counts
+from tags.services import create_tag_named, forget_counts, name_key
 
 logger = logging.getLogger("loyalty.imports")
 
@@ -398,15 +399,13 @@ class Importer:
         self.ranks = _lookup(Rank.objects.all())
         self.rank_names = dict(Rank.objects.values_list("pk", "name"))
         self.stores = _lookup(Store.objects.all())
-        self.tags = {fold(tag.name): tag for tag in Tag.objects.all()}
+        self.tags = {name_key(tag.name): tag for tag in Tag.objects.all()}
         self.created_tags: list[int] = []
         self.generated: deque[set] = deque(maxlen=WINDOW)  # member numbers not yet written
         self.db_lock = threading.RLock()  # the pipeline's, while a run is on
-        from ranks.selectors import default_rank
 
         default = default_rank()
         self.default_rank_id = default.pk if default else None
-        from ranks.engine import Settings
 
         self.rank_settings = Settings.current()
         self.reference = job.reference
@@ -592,7 +591,7 @@ class Importer:
             name = " ".join(name.split())
             if not name:
                 continue
-            tag = self.tags.get(fold(name))
+            tag = self.tags.get(name_key(name))
             if tag is None:
                 if not self.job.create_tags:
                     raise f.CellError(
@@ -648,12 +647,10 @@ class Importer:
         """Create the tags valid rows name that do not exist yet (a skipped row creates none)."""
         for row in valid:
             for name in row.new_tags:
-                tag = self.tags.get(fold(name))
+                tag = self.tags.get(name_key(name))
                 if tag is None:
-                    tag = Tag.objects.create(
-                        name=name, slug=_unique_slug(name), created_by=self.actor
-                    )
-                    self.tags[fold(name)] = tag
+                    tag = create_tag_named(name=name, actor=self.actor)
+                    self.tags[name_key(name)] = tag
                     self.created_tags.append(tag.pk)
                 row.tags.append(tag.pk)
 
@@ -966,7 +963,7 @@ class Importer:
             values.setdefault("referral_source", Customer.ReferralSource.IMPORT)
             values["custom_fields"] = self._merged_custom({}, row.custom)
             values["points_balance"] = values["lifetime_points"] = row.points or 0
-            values["search_text"] = _search_text(values, row.phone_forms)
+            values["search_text"] = search_text_of(values, row.phone_forms)
             plan.rank_changes.extend(
                 (row.customer_id, *change) for change in self._place(values, row, now)
             )
@@ -981,8 +978,6 @@ class Importer:
             changes.append((None, row.values["rank_id"], RankChange.Reason.IMPORT, Decimal(0)))
         if not self.rank_settings.ladder:
             return changes
-        from ranks import engine as rank_engine
-        from ranks.models import RankPolicy
 
         points = Decimal(row.points or 0)
         amount = points if self.rank_settings.basis == RankPolicy.Basis.POINTS else Decimal(0)
@@ -1045,7 +1040,7 @@ class Importer:
             phone_forms = row.phone_forms if "phone" in row.values else None
             if phone_forms is None and search_values["phone"]:
                 phone_forms = phone_search_forms(search_values["phone"])
-            values["search_text"] = _search_text(search_values, phone_forms or [])
+            values["search_text"] = search_text_of(search_values, phone_forms or [])
             values["updated_at"] = now
             if "rank_id" in row.changed:
                 plan.rank_changes.append(
@@ -1092,7 +1087,6 @@ def forget_cached_figures() -> None:
 def reevaluate_ranks(customer_ids: list[int], *, actor, now) -> dict:
     """The set-based rank engine over these customers only (their ids go into a temporary
     table in a few multi-row INSERTs, and the engine joins it)."""
-    from ranks import engine
 
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS import_touched")
@@ -1108,8 +1102,8 @@ def reevaluate_ranks(customer_ids: list[int], *, actor, now) -> dict:
                 chunk = unique[start : start + 5000]
                 marks = ", ".join(["(%s)"] * len(chunk))
                 cursor.execute(f"INSERT INTO import_touched (id) VALUES {marks}", chunk)  # noqa: S608
-    counts = engine.apply_all(
-        engine.Settings.current(),
+    counts = rank_engine.apply_all(
+        rank_engine.Settings.current(),
         now=now,
         actor=actor,
         customers_sql=("SELECT id FROM import_touched", []),
@@ -1119,7 +1113,8 @@ def reevaluate_ranks(customer_ids: list[int], *, actor, now) -> dict:
     return counts
 
 
-def _search_text(values: dict, phone_forms) -> str:
+def search_text_of(values: dict, phone_forms) -> str:
+    """The search column of a customer written from these values (the undo uses it too)."""
     return build_search_text(
         email=values.get("email"),
         phone=values.get("phone"),
@@ -1148,15 +1143,6 @@ def _resolve(table: dict, cell, what):
             _("There is no %(what)s “%(value)s” (by code or name).")
             % {"what": str(what), "value": f.text(cell)}
         ) from None
-
-
-def _unique_slug(name: str) -> str:
-    base = slugify(name)[:80] or "tag"
-    slug, n = base, 1
-    while Tag.objects.filter(slug=slug).exists():
-        n += 1
-        slug = f"{base}-{n}"
-    return slug
 
 
 def _label(name: str) -> str:

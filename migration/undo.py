@@ -24,9 +24,20 @@ from customers.models import (
     PointsTransaction,
     RewardRedemption,
 )
+from customers.phone import phone_search_forms
 from migration import writer
-from migration.engine import EVENT_COLUMNS, forget_cached_figures, reevaluate_ranks
+from migration.engine import (
+    CUSTOMER_FIELDS,
+    EVENT_COLUMNS,
+    RANK_COLUMNS,
+    SEARCH_INPUTS,
+    forget_cached_figures,
+    rank_change_row,
+    reevaluate_ranks,
+    search_text_of,
+)
 from migration.models import ImportJob
+from ranks.models import Rank, RankChange
 from tags.models import CustomerTag, Tag
 
 logger = logging.getLogger("loyalty.imports")
@@ -215,16 +226,6 @@ def _take_back_points(points: dict, created: set, reference: str, actor, now) ->
 def _restore(previous: dict[int, dict], now, *, actor=None, note: str = "") -> None:
     """Put the recorded values back, column sets grouped so each group is one UPDATE. A rank
     put back is a rank change like any other: it goes into the rank history."""
-    from customers.phone import phone_search_forms
-    from migration.engine import (
-        CUSTOMER_FIELDS,
-        RANK_COLUMNS,
-        SEARCH_INPUTS,
-        _search_text,
-        rank_change_row,
-    )
-    from ranks.models import Rank, RankChange
-
     rank_names = dict(Rank.objects.values_list("pk", "name"))
     history = []
 
@@ -248,7 +249,7 @@ def _restore(previous: dict[int, dict], now, *, actor=None, note: str = "") -> N
                     field.attname: field.to_python(previous[pk][field.attname]) for field in fields
                 }
                 search = {**current[pk], **{k: v for k, v in values.items() if k in SEARCH_INPUTS}}
-                search_text = _search_text(search, phone_search_forms(search["phone"] or ""))
+                search_text = search_text_of(search, phone_search_forms(search["phone"] or ""))
                 rows.append((pk, *(values[name] for name in columns), search_text, now))
                 was, back = current[pk]["rank_id"], values.get("rank_id", current[pk]["rank_id"])
                 if was != back:

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.models import Customer
+from ranks import engine
 from ranks.models import Rank, RankPolicy
 
 COUNTS_KEY = "ranks:members"
@@ -62,10 +63,6 @@ def impact(simulation) -> dict:
 
 def why_this_rank(customer) -> dict | None:
     """What the "why this rank" panel says: the amount, the thresholds, what moves it."""
-    from django.utils import timezone
-
-    from ranks import engine
-
     ranks = list(Rank.objects.all())
     if not ranks:
         return None

@@ -47,18 +47,29 @@ def unique_slug(name: str, *, exclude_pk=None) -> str:
     return slug
 
 
+def name_key(name: str) -> str:
+    """Two tag names are one tag when their keys are equal: case, accents and spacing aside
+    ("Khách" and "khach"). The form, the import and every other writer compare by it."""
+    return fold(" ".join((name or "").split()))
+
+
+def create_tag_named(*, name: str, actor) -> Tag:
+    """A new manual tag of this name (the caller has checked no tag has its key)."""
+    return Tag.objects.create(name=name, slug=unique_slug(name), created_by=actor)
+
+
 def check_name(name: str, *, exclude_pk=None) -> str:
     name = " ".join((name or "").split())
     if not name:
         raise ValidationError({"name": _("Give the tag a name.")})
     # Compared in Python: SQLite folds only ASCII case ("NHÀ" ≠ "nhà" there). A few hundred
     # tags; PostgreSQL's unique index on lower(name) also guards against a race.
-    folded = name.casefold()
+    key = name_key(name)
     clash = next(
         (
             tag
             for tag in Tag.objects.exclude(pk=exclude_pk).only("pk", "name")
-            if tag.name.casefold() == folded
+            if name_key(tag.name) == key
         ),
         None,
     )

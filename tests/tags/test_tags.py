@@ -3,6 +3,7 @@ provenance and history."""
 
 import pytest
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from customers.models import CustomerEvent
@@ -243,3 +244,13 @@ def test_a_tags_count_is_shared_by_every_process(staff_client, settings):
     assert other_process_cache.get("tags:counts") is None
     page = client.get(reverse("tags:list")).content.decode()
     assert f'?tags_any={tag.pk}">1</a>' in page
+
+
+def test_a_tag_name_differing_only_in_accents_or_case_is_the_same_tag(admin_client):
+    """The form and the import agree: "Khach" is the tag "Khách" (tags.services.name_key)."""
+    from tags.services import check_name, name_key
+
+    TagFactory(name="Khách")
+    assert name_key("  KHACH ") == name_key("Khách")
+    with pytest.raises(ValidationError, match="already exists"):
+        check_name("Khach")
