@@ -1,3 +1,8 @@
+"""The member domain's models: Customer and its activity (orders, points ledger, reward
+redemptions, tasks, timeline events), stores, custom-field definitions, saved list views and
+preferences, password links, and the job rows of exports and bulk changes. Over 500 lines
+because Django finds an app's models in one module; each class is small and stands alone."""
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
