@@ -87,12 +87,13 @@ def run_export_job(job_id: int, progress=None) -> ExportJob:
         logger.exception("export job %s failed", job.pk)
         job.fail(error)
         return job
-    job.status = ExportJob.Status.DONE
-    job.rows_done = rows
-    job.finished_at = timezone.now()
-    job.expires_at = job.finished_at + settings.EXPORT_LINK_LIFETIME
-    job.save(
-        update_fields=["status", "rows_done", "cells_cut", "file", "finished_at", "expires_at"]
+    now = timezone.now()
+    job.finish(
+        rows_done=rows,
+        cells_cut=job.cells_cut,
+        file=job.file,
+        finished_at=now,
+        expires_at=now + settings.EXPORT_LINK_LIFETIME,
     )
     logger.info("export job %s wrote %s rows", job.pk, rows)
     prune_expired_exports()
@@ -115,12 +116,3 @@ def prune_expired_exports(now=None) -> int:
     if pruned:
         logger.info("pruned %s expired export files", pruned)
     return pruned
-
-
-def enqueue_export(job: ExportJob) -> None:
-    job.enqueue()
-
-
-def retry_export(job: ExportJob) -> ExportJob:
-    job.retry()
-    return job

@@ -9,7 +9,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy
@@ -126,9 +125,8 @@ def run_bulk_change(job_id: int) -> BulkChange:
     job, claimed = BulkChange.claim(job_id)
     if not claimed:
         return job
-    try:
-        with transaction.atomic():
-            outcome = BULK_ACTIONS[job.kind](job)
+    try:  # each action is a service with transactions of its own (rules: one per tag)
+        outcome = BULK_ACTIONS[job.kind](job)
     except Exception as error:
         logger.exception("bulk change %s failed", job.pk)
         job.fail(" ".join(getattr(error, "messages", [])) or error)

@@ -231,14 +231,8 @@ def fail_stalled(now=None) -> int:
     return fail_stalled_of(ImportJob, now or timezone.now())
 
 
-def is_stalled(job: ImportJob, now=None) -> bool:
-    """Whether a running import's worker stopped reporting (read only: pages show it, the
-    retry, the next import or the worker's sweep marks it failed)."""
-    return job.is_stalled(now)
-
-
 def retry(job: ImportJob) -> ImportJob:
-    if is_stalled(job):
+    if job.is_stalled():
         fail_stalled()
         job.refresh_from_db()
     if job.status != ImportJob.Status.FAILED:

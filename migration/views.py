@@ -39,7 +39,7 @@ class ImportListView(PermissionRequiredMixin, ListView):
         context = super().get_context_data(**kwargs)
         for job in context["object_list"]:
             live(job)  # a running import's count as last published (SQLite)
-            job.stalled = jobs.is_stalled(job)
+            job.stalled = job.is_stalled()
         return context
 
 
@@ -200,7 +200,7 @@ class ImportDetailView(PermissionRequiredMixin, View):
 
     def get(self, request, pk):
         job = live(get_object_or_404(ImportJob.objects.select_related("created_by"), pk=pk))
-        job.stalled = jobs.is_stalled(job)
+        job.stalled = job.is_stalled()
         if job.status == ImportJob.Status.DRAFT:
             return redirect("migration:map", pk)
         template = self.template_name

@@ -11,9 +11,8 @@ from django.db.models import Count, F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from customers.bulk import register_bulk_action
+from customers.bulk import bulk_queryset, register_bulk_action
 from customers.models import BulkChange, Customer
-from customers.selectors import customers_matching
 from ranks import engine
 from ranks.models import Rank, RankChange, RankPolicy, RankRecalculation, RankSimulation
 from ranks.selectors import forget_members_per_rank
@@ -62,11 +61,13 @@ def run_recalculation(job_id: int) -> RankRecalculation:
         logger.exception("rank recalculation %s failed", job.pk)
         job.fail(" ".join(getattr(error, "messages", [])) or error, evaluated=job.evaluated)
         return job
-    job.status = RankRecalculation.Status.DONE
-    job.upgraded, job.downgraded = counts["upgraded"], counts["downgraded"]
-    job.grace_started, job.overrides_ended = counts["grace_started"], counts["overrides_ended"]
-    job.finished_at = timezone.now()
-    job.save()
+    job.finish(
+        evaluated=job.evaluated,
+        upgraded=counts["upgraded"],
+        downgraded=counts["downgraded"],
+        grace_started=counts["grace_started"],
+        overrides_ended=counts["overrides_ended"],
+    )
     return job
 
 
@@ -478,7 +479,7 @@ def apply_proposal(*, simulation, actor, now=None) -> dict:
 def _bulk_rank(job) -> int:
     expires_at = job.parameters.get("expires_at")
     return bulk_set_override(
-        queryset=customers_matching(job.query_string),
+        queryset=bulk_queryset(job),
         rank=Rank.objects.get(pk=job.parameters["rank_id"]),
         reason=job.parameters["reason"],
         expires_at=datetime.fromisoformat(expires_at) if expires_at else None,

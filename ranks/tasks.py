@@ -1,4 +1,4 @@
-"""Background tasks for ranks (run by `manage.py db_worker`)."""
+"""Background tasks for ranks (run by `manage.py worker`)."""
 
 from django.tasks import task
 

@@ -11,7 +11,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
-from customers.bulk import register_bulk_action
+from customers.bulk import bulk_queryset, register_bulk_action
 from customers.models import BulkChange, Customer, CustomerEvent
 from customers.search_text import fold
 from customers.selectors import customer_filterset, customers_matching
@@ -326,7 +326,7 @@ def _rule_failed(tag: Tag, error: Exception) -> str:
 
 def _bulk_tags(job) -> int:
     tags = Tag.objects.filter(pk__in=job.parameters["tag_ids"])
-    queryset = customers_matching(job.query_string)
+    queryset = bulk_queryset(job)
     if job.kind == BulkChange.Kind.UNTAG:
         return bulk_remove(queryset=queryset, tags=tags, actor=job.created_by)
     return bulk_assign(queryset=queryset, tags=tags, actor=job.created_by)

@@ -104,7 +104,7 @@ class ExportView(PermissionRequiredMixin, FormView):
                 return _download(job)
             messages.error(self.request, _("The export failed: %(error)s") % {"error": job.error})
             return redirect(job)
-        jobs.enqueue_export(job)
+        job.enqueue()
         messages.info(self.request, _("The export is large, so it runs in the background."))
         return redirect(job)
 
@@ -193,7 +193,7 @@ class ExportDownloadView(ExportDetailView):
 
 
 class ExportRetryView(RetryJobMixin, ExportDetailView):
-    retry_job = staticmethod(jobs.retry_export)
+    retry_job = staticmethod(ExportJob.retry)
     queued_message = gettext_lazy("The export was queued again.")
 
     def get_job(self):

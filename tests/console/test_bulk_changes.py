@@ -62,12 +62,13 @@ def test_a_failed_change_shows_why_and_retries(
 
 def test_a_rule_run_in_the_background_is_a_job(staff_client, django_capture_on_commit_callbacks):
     client = staff_client(ADMINISTRATOR)
-    CustomerFactory(city="Huế")
-    Tag.objects.create(name="Huế", kind=Tag.Kind.AUTOMATIC, rule="city=Huế")
+    member = CustomerFactory(city="Huế")
+    tag = Tag.objects.create(name="Huế", slug="hue", kind=Tag.Kind.AUTOMATIC, rule="city=Huế")
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("tags:apply_rules"))
     change = BulkChange.objects.get(kind=BulkChange.Kind.RULES)
-    assert change.status == "done" and change.outcome
+    assert change.status == "done" and change.outcome == {"Huế": [1, 0]}
+    assert CustomerTag.objects.filter(tag=tag, customer=member).exists()
 
 
 def test_staff_see_their_own_changes_and_administrators_everyones(staff_client):

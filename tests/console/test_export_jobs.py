@@ -51,7 +51,7 @@ def test_crashed_job_is_marked_failed_with_its_reason_and_can_be_retried(
     ExportJob.objects.filter(pk=job.pk).update(columns=["member_number", "email"])
     failed.refresh_from_db()
     with django_capture_on_commit_callbacks(execute=True):  # the task is enqueued at commit
-        jobs.retry_export(failed)
+        failed.retry()
     done = ExportJob.objects.get(pk=job.pk)
     assert done.status == ExportJob.Status.DONE
     assert done.error == ""
@@ -63,7 +63,7 @@ def test_crashed_job_is_marked_failed_with_its_reason_and_can_be_retried(
 def test_only_failed_jobs_can_be_retried(media):
     job = queued_job(make_staff(ADMINISTRATOR))
     with pytest.raises(Exception, match="Only a failed export"):
-        jobs.retry_export(job)
+        job.retry()
 
 
 def test_retry_view_requeues_a_failed_job_and_shows_the_reason(
