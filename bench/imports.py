@@ -32,7 +32,7 @@ from import_export.instance_loaders import CachedInstanceLoader
 
 from console.demo_data import CITIES, VI_FIRST, VI_LAST, VI_MIDDLE
 from customers.models import Customer
-from migration import engine, jobs, writer
+from migration import jobs, pipeline, writer
 from migration.engine import run_import
 from migration.models import ImportBatch, ImportJob
 from ranks.models import Rank
@@ -100,7 +100,7 @@ def settle() -> None:
     inside a transaction: the test suite's tiny run skips it.)"""
     if connection.vendor != "postgresql" or connection.in_atomic_block:
         return
-    written = [model for model, _columns in engine.PLAIN_INSERTS.values()] + [ImportBatch]
+    written = [model for model, _columns in pipeline.PLAIN_INSERTS.values()] + [ImportBatch]
     with connection.cursor() as cursor:
         for model in written:
             cursor.execute(f"VACUUM ANALYZE {model._meta.db_table}")
@@ -155,7 +155,7 @@ def captured_plans(path: Path):
     normalised rows the raw COPYs write. Its job stays until they are done: their customer
     rows point to it, as the import's own do."""
     captured = []
-    real_execute = engine.Plan.execute
+    real_execute = pipeline.Plan.execute
 
     def capture(plan, cursor):
         captured.append(plan)
@@ -163,11 +163,11 @@ def captured_plans(path: Path):
 
     job = _job(path)
     try:
-        engine.Plan.execute = capture
+        pipeline.Plan.execute = capture
         try:
             _run_once(job)
         finally:
-            engine.Plan.execute = real_execute
+            pipeline.Plan.execute = real_execute
         yield captured
     finally:
         _discard(job)
@@ -176,7 +176,7 @@ def captured_plans(path: Path):
 def run_raw_copy(plans: list, names: tuple[str, ...] = ("customers",)) -> dict:
     """The limit: the engine's own normalised customer rows COPYed straight into the customer
     table (no staging, no checks, no ledger, no history) — timed on the COPY only. `names`
-    adds the other rows an import writes for them (`migration.engine.PLAIN_INSERTS`: points
+    adds the other rows an import writes for them (`migration.pipeline.PLAIN_INSERTS`: points
     ledger, tag links, rank history, timeline): the floor of any import that keeps those
     records."""
     with transaction.atomic():
@@ -185,7 +185,7 @@ def run_raw_copy(plans: list, names: tuple[str, ...] = ("customers",)) -> dict:
             count = 0
             for plan in plans:
                 for name in names:
-                    model, columns = engine.PLAIN_INSERTS[name]
+                    model, columns = pipeline.PLAIN_INSERTS[name]
                     rows = getattr(plan, name)  # as tuples: rendering them is part of a COPY
                     writer.insert(model, columns or plan.customer_columns, rows, cursor=cursor)
                 count += len(plan.customers)
@@ -273,7 +273,7 @@ def measure_imports(rows: int, peer_rows: int, folder: Path, log=print) -> list[
         (
             "copy_all",
             "Raw COPY of every row an import writes for them (+ ledger, tags, rank history)",
-            lambda plans: run_raw_copy(plans, tuple(engine.PLAIN_INSERTS)),
+            lambda plans: run_raw_copy(plans, tuple(pipeline.PLAIN_INSERTS)),
         ),
         ("ours_csv", "Ours, CSV, new customers", lambda _plans: run_ours(csv_path)),
         ("ours_xlsx", "Ours, XLSX, new customers", lambda _plans: run_ours(xlsx_path)),

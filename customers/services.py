@@ -48,10 +48,26 @@ TRACKED_FIELDS = (
 
 def generate_member_number() -> str:
     """A new random member number (`M` + 10 digits) not yet in use."""
-    while True:
-        candidate = "M" + "".join(secrets.choice("0123456789") for _ in range(10))
-        if not Customer.objects.filter(member_number=candidate).exists():
-            return candidate
+    return free_member_numbers(1)[0]
+
+
+def free_member_numbers(count: int, *, avoid=frozenset()) -> list[str]:
+    """`count` new random member numbers (`M` + 10 digits), none in use nor in `avoid` (numbers
+    already handed out and not yet written), one query per round of candidates."""
+    numbers: list[str] = []
+    while len(numbers) < count:
+        candidates = (
+            {f"M{secrets.randbelow(10**10):010d}" for _ in range(count - len(numbers))}
+            - set(avoid)
+            - set(numbers)
+        )
+        taken = set(
+            Customer.objects.filter(member_number__any_of=list(candidates)).values_list(
+                "member_number", flat=True
+            )
+        )
+        numbers.extend(sorted(candidates - taken))
+    return numbers
 
 
 def refresh_search_text(customer: Customer) -> None:

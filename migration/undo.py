@@ -26,18 +26,12 @@ from customers.models import (
 )
 from customers.phone import phone_search_forms
 from migration import writer
-from migration.engine import (
-    CUSTOMER_FIELDS,
-    EVENT_COLUMNS,
-    RANK_COLUMNS,
-    SEARCH_INPUTS,
-    forget_cached_figures,
-    rank_change_row,
-    reevaluate_ranks,
-    search_text_of,
-)
+from migration.engine import forget_cached_figures
 from migration.models import ImportJob
+from migration.pipeline import EVENT_COLUMNS, RANK_COLUMNS, rank_change_row
+from migration.rows import CUSTOMER_FIELDS, SEARCH_INPUTS, search_text_of
 from ranks.models import Rank, RankChange
+from ranks.services import reevaluate_customers
 from tags.models import CustomerTag, Tag
 
 logger = logging.getLogger("loyalty.imports")
@@ -164,7 +158,7 @@ def undo(job: ImportJob, *, actor=None, force: bool = False) -> dict:
             Customer.objects.filter(pk__in=chunk).delete()
         Tag.objects.filter(pk__in=job.created_tag_ids, customers__isnull=True).delete()
         if restored:
-            reevaluate_ranks(restored, actor=actor, now=now)
+            reevaluate_customers(restored, actor=actor, now=now)
         job.status = ImportJob.Status.UNDONE
         job.undone_at, job.undone_by, job.undo_forced, job.undo_error = now, actor, force, ""
         job.save(update_fields=["status", "undone_at", "undone_by", "undo_forced", "undo_error"])

@@ -489,3 +489,32 @@ def _bulk_rank(job) -> int:
 
 def register_bulk_actions() -> None:
     register_bulk_action(BulkChange.Kind.RANK, _bulk_rank)
+
+
+def reevaluate_customers(customer_ids: list[int], *, actor, now) -> dict:
+    """The set-based rank engine over these customers only, inside the caller's transaction
+    (an import's or an undo's): their ids go into a temporary table, which the engine joins."""
+
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS rank_touched")
+        cursor.execute("CREATE TEMPORARY TABLE rank_touched (id bigint PRIMARY KEY)")
+        unique = sorted(set(customer_ids))
+        if connection.vendor == "postgresql":
+            cursor.execute("INSERT INTO rank_touched SELECT unnest(%s::bigint[])", [unique])
+            # Temporary tables are never analysed by autovacuum; without statistics the
+            # planner would aggregate the whole ledger instead of these customers' part.
+            cursor.execute("ANALYZE rank_touched")
+        else:
+            for start in range(0, len(unique), 5000):
+                chunk = unique[start : start + 5000]
+                marks = ", ".join(["(%s)"] * len(chunk))
+                cursor.execute(f"INSERT INTO rank_touched (id) VALUES {marks}", chunk)  # noqa: S608
+    counts = engine.apply_all(
+        engine.Settings.current(),
+        now=now,
+        actor=actor,
+        customers_sql=("SELECT id FROM rank_touched", []),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE rank_touched")
+    return counts

@@ -190,3 +190,13 @@ def test_the_database_refuses_a_second_customer_with_an_identifier(field):
     second = CustomerFactory()
     with pytest.raises(IntegrityError), transaction.atomic():
         Customer.objects.filter(pk=second.pk).update(**{field: getattr(first, field)})
+
+
+def test_free_member_numbers_skip_numbers_in_use_and_those_to_avoid(monkeypatch):
+    from customers.services import free_member_numbers
+
+    CustomerFactory(member_number="M0000000001")
+    draws = iter([1, 2, 2, 3, 4])  # 1 is in use, 2 is to be avoided (and drawn twice)
+    monkeypatch.setattr("customers.services.secrets.randbelow", lambda _n: next(draws))
+    numbers = free_member_numbers(2, avoid={"M0000000002"})
+    assert sorted(numbers) == ["M0000000003", "M0000000004"]

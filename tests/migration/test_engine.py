@@ -474,10 +474,10 @@ def test_dry_run_changes_nothing_and_previews_each_outcome(import_file):
 def test_a_crash_half_way_marks_the_job_failed_and_leaves_nothing(
     import_file, monkeypatch, django_capture_on_commit_callbacks
 ):
-    from migration import engine
+    from migration import pipeline
 
     calls = {"n": 0}
-    original = engine.Plan.execute
+    original = pipeline.Plan.execute
 
     def crash_on_second(self, cursor):
         calls["n"] += 1
@@ -485,12 +485,12 @@ def test_a_crash_half_way_marks_the_job_failed_and_leaves_nothing(
             raise RuntimeError("disk on fire")
         return original(self, cursor)
 
-    monkeypatch.setattr(engine.Plan, "execute", crash_on_second)
+    monkeypatch.setattr(pipeline.Plan, "execute", crash_on_second)
     rows = [HEAD] + [[f"L{i}", "An", f"091234567{i}", f"a{i}@example.com"] for i in range(6)]
     job = import_file(rows, policy="skip_invalid")
     assert job.status == ImportJob.Status.FAILED and "disk on fire" in job.error
     assert not Customer.objects.exists()
-    monkeypatch.setattr(engine.Plan, "execute", original)
+    monkeypatch.setattr(pipeline.Plan, "execute", original)
     from migration import jobs
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -772,20 +772,20 @@ def test_all_or_nothing_refuses_the_file_when_a_referrer_is_missing(import_file)
 def test_the_writer_runs_with_a_short_switch_interval_put_back_afterwards(import_file, monkeypatch):
     import sys
 
-    from migration import engine
+    from migration import pipeline
 
     seen = []
-    execute = engine.Plan.execute
+    execute = pipeline.Plan.execute
 
     def recording(plan, cursor):
         seen.append(sys.getswitchinterval())
         execute(plan, cursor)
 
-    monkeypatch.setattr(engine.Plan, "execute", recording)
+    monkeypatch.setattr(pipeline.Plan, "execute", recording)
     before = sys.getswitchinterval()
     job = import_file([HEAD, ["L1", "An Lê", "0912345678", "a@example.com"]])
     assert job.status == ImportJob.Status.DONE, job.error
-    assert seen and all(interval == engine.Pipeline.SWITCH_INTERVAL for interval in seen)
+    assert seen and all(interval == pipeline.Pipeline.SWITCH_INTERVAL for interval in seen)
     assert sys.getswitchinterval() == before
 
 
@@ -793,16 +793,16 @@ def test_the_writer_runs_with_a_short_switch_interval_put_back_afterwards(import
 def test_on_sqlite_each_batch_publishes_its_progress_and_the_end_clears_it(
     import_file, monkeypatch
 ):
-    from migration import engine, progress
+    from migration import progress, report
 
     seen = []
-    publish = engine.publish_progress
+    publish = report.publish_progress
 
     def recording(job_id, done):
         publish(job_id, done)
         seen.append((done, progress.read(job_id)[0]))
 
-    monkeypatch.setattr(engine, "publish_progress", recording)
+    monkeypatch.setattr(report, "publish_progress", recording)
     rows = [HEAD] + [[f"L{i}", "An Lê", "", f"a{i}@example.com"] for i in range(7)]
     job = import_file(rows)
     assert job.status == ImportJob.Status.DONE, job.error
