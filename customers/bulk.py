@@ -47,10 +47,16 @@ class BulkActionView(PermissionRequiredMixin, View):
         raise NotImplementedError
 
     def start_form(self, data):
-        """The form the confirmation page shows, from the list's bulk bar; None when what the
-        bar sent cannot be confirmed (the invalid message says why)."""
+        """The form the confirmation page shows, from the list's bulk bar; ValidationError
+        when what the bar sent cannot be confirmed (saying why)."""
         form = self.form_class(data)
-        return form if form.is_valid() else None
+        if not form.is_valid():
+            raise ValidationError(self.invalid_message)
+        return form
+
+    def confirm_context(self, form) -> dict:
+        """What the confirmation page shows besides the form and the count."""
+        return {}
 
     def post(self, request):
         try:
@@ -60,9 +66,12 @@ class BulkActionView(PermissionRequiredMixin, View):
             return redirect(f"{reverse('customers:list')}?{request.POST.get('query', '')}")
         back = f"{reverse('customers:list')}?{query}"
         confirmed = request.POST.get("confirmed") == "yes"
-        form = self.form_class(request.POST) if confirmed else self.start_form(request.POST)
-        if form is None:
-            messages.error(request, self.invalid_message)
+        try:  # what the bar sent is checked at both steps; the confirmation adds its fields
+            form = self.start_form(request.POST)
+            if confirmed:
+                form = self.form_class(request.POST)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
             return redirect(back)
         if not confirmed or not form.is_valid():
             context = {
@@ -71,6 +80,7 @@ class BulkActionView(PermissionRequiredMixin, View):
                 "query": query,
                 "ids": ids,
                 "scope": request.POST.get("scope", "selected"),
+                **self.confirm_context(form),
             }
             return render(request, self.template_name, context, status=400 if confirmed else 200)
         if not ids and capped_count(queryset, settings.BULK_SYNC_ROW_LIMIT)[1]:

@@ -327,7 +327,7 @@ class BulkRankView(BulkActionView):
     def start_form(self, data):
         rank = data.get("rank", "")
         if not is_id(rank) or not Rank.objects.filter(pk=rank).exists():
-            return None
+            raise ValidationError(self.invalid_message)
         return self.form_class(initial={"rank": rank})
 
     def apply(self, queryset, data, user) -> int:

@@ -75,3 +75,17 @@ class TagSearchForm(BootstrapFormMixin, forms.Form):
 
 class AssignTagsForm(forms.Form):
     tags = forms.ModelMultipleChoiceField(queryset=Tag.objects.all())
+
+
+class BulkTagsForm(AssignTagsForm):
+    """The list's bulk bar: manual tags to add to or remove from the customers picked."""
+
+    tag_action = forms.CharField(required=False)
+
+    def clean_tags(self):
+        tags = list(self.cleaned_data["tags"])
+        services.refuse_automatic(tags)
+        return tags
+
+    def clean_tag_action(self):
+        return "remove" if self.cleaned_data.get("tag_action") == "remove" else "add"

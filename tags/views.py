@@ -1,6 +1,5 @@
 """Tag management: the tag list, add / edit / delete, and manual tags on a customer."""
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -9,16 +8,15 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from django.views import View
 from django.views.generic import TemplateView
 
 from core.forms import is_id
-from customers.bulk import BACKGROUND_MESSAGE, start_bulk_change
+from customers.bulk import BACKGROUND_MESSAGE, BulkActionView, start_bulk_change
 from customers.models import BulkChange, Customer
-from customers.selectors import bulk_target, capped_count
 from tags import services
-from tags.forms import AssignTagsForm, TagForm, TagSearchForm
+from tags.forms import AssignTagsForm, BulkTagsForm, TagForm, TagSearchForm
 from tags.models import CustomerTag, Tag
 from tags.selectors import customer_tags
 
@@ -195,61 +193,50 @@ class CustomerTagsView(PermissionRequiredMixin, View):
         return redirect(customer)
 
 
-class BulkTagsView(PermissionRequiredMixin, View):
+class BulkTagsView(BulkActionView):
     """Tag or untag the selected customers, or all matching the list's filter; confirm first."""
 
     permission_required = "tags.assign_tag"
-    raise_exception = True
+    form_class = BulkTagsForm
+    template_name = "tags/bulk_confirm.html"
+    invalid_message = gettext_lazy("Choose one or more tags.")
 
-    def post(self, request):
-        back = f"{reverse('customers:list')}?{request.POST.get('query', '')}"
-        form = AssignTagsForm(request.POST)
-        action = "remove" if request.POST.get("tag_action") == "remove" else "add"
-        try:
-            query, ids, queryset = bulk_target(request.POST)
-            if not form.is_valid():
-                raise ValidationError(_("Choose one or more tags."))
-            tags = list(form.cleaned_data["tags"])
-            services.refuse_automatic(tags)
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
-            return redirect(back)
-        if request.POST.get("confirmed") != "yes":
-            return render(
-                request,
-                "tags/bulk_confirm.html",
-                {
-                    "count": queryset.count(),
-                    "tags": tags,
-                    "action": action,
-                    "query": query,
-                    "ids": ids,
-                    "scope": request.POST.get("scope", "selected"),
-                },
-            )
-        if not ids and capped_count(queryset, settings.BULK_SYNC_ROW_LIMIT)[1]:
-            start_bulk_change(
-                kind=BulkChange.Kind.UNTAG if action == "remove" else BulkChange.Kind.TAG,
-                actor=request.user,
-                query_string=query,
-                parameters={"tag_ids": [tag.pk for tag in tags]},
-            )
-            messages.info(request, BACKGROUND_MESSAGE)
-            return redirect(back)
-        names = ", ".join(tag.name for tag in tags)
-        if action == "remove":
-            changed = services.bulk_remove(queryset=queryset, tags=tags, actor=request.user)
+    def start_form(self, data):
+        form = self.form_class(data)
+        if not form.is_valid():
+            automatic = form.errors.get("tags") if "tags" in data else None
+            raise ValidationError(automatic or self.invalid_message)
+        return form
+
+    def confirm_context(self, form) -> dict:
+        data = form.cleaned_data
+        return {"tags": data.get("tags", []), "action": data.get("tag_action", "add")}
+
+    def apply(self, queryset, data, user) -> int:
+        if data["tag_action"] == "remove":
+            return services.bulk_remove(queryset=queryset, tags=data["tags"], actor=user)
+        return services.bulk_assign(queryset=queryset, tags=data["tags"], actor=user)
+
+    def enqueue(self, query, data, user) -> None:
+        start_bulk_change(
+            kind=BulkChange.Kind.UNTAG if data["tag_action"] == "remove" else BulkChange.Kind.TAG,
+            actor=user,
+            query_string=query,
+            parameters={"tag_ids": [tag.pk for tag in data["tags"]]},
+        )
+
+    def done_message(self, count, data) -> str:
+        if data["tag_action"] == "remove":
             text = ngettext(
                 "Removed %(names)s: %(n)s assignment.",
                 "Removed %(names)s: %(n)s assignments.",
-                changed,
+                count,
             )
         else:
-            changed = services.bulk_assign(queryset=queryset, tags=tags, actor=request.user)
             text = ngettext(
                 "Added %(names)s: %(n)s new assignment (customers who had it are unchanged).",
                 "Added %(names)s: %(n)s new assignments (customers who had it are unchanged).",
-                changed,
+                count,
             )
-        messages.success(request, text % {"names": names, "n": f"{changed:,}"})
-        return redirect(back)
+        names = ", ".join(tag.name for tag in data["tags"])
+        return text % {"names": names, "n": f"{count:,}"}
