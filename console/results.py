@@ -57,8 +57,8 @@ class ListResults:
     fields) is Python that does not need the rows, and reading the rows is a wait on the
     database that does not need Python. So the rows' query starts on a side connection
     (`core.db.side_query`) when the view builds its context, as the count does, and
-    the template reads them where the results begin: at 1,000,000 customers a tag or reward
-    filter's rows take 8–20 ms to find, most of which now overlaps the panel's rendering.
+    the template reads them where the results begin, so finding a tag or reward filter's rows
+    overlaps the panel's rendering.
     Where no side connection can take the query (SQLite, inside a transaction, side queries
     turned off) the rows are read at that point on the request's own connection.
     """

@@ -2,8 +2,8 @@
 
 django-tables2 declares the columns (names, headers, which are sortable, the render methods).
 The rows of a page are rendered by `CustomerTable.cells`, which calls the same render methods
-directly: django-tables2's generic per-cell machinery cost ~80 ms for a 50-row page (measured
-in `make bench`), more than the whole page budget.
+directly: django-tables2's generic per-cell machinery cost more than the whole page budget
+(`make bench`).
 """
 
 import django_tables2 as tables

@@ -64,8 +64,8 @@ def side_query(query, *args) -> Future | None:
     A list page needs two independent answers from the database, its rows and how many
     matches there are, and waits for each in turn while the server's other core idles. With
     the count on a side connection, the two run at once and the count also overlaps the
-    Python that turns the rows into HTML: at 1,000,000 customers a name search's capped count
-    (13–17 ms) no longer adds to its page (see the README's benchmark).
+    Python that turns the rows into HTML, so a search's capped count no longer adds to its
+    page (docs/performance.md).
 
     Only on PostgreSQL, and only outside a transaction: a query inside one may depend on what
     it has written and not committed (a test's data, too), which another connection cannot

@@ -62,9 +62,9 @@ def _plain_choices(choices):
 def _render_select(widget, name, value, attrs=None, renderer=None):
     """Render a select in Python, with the markup of Django's templates.
 
-    Django renders each option through a template include (~15 µs an option) and builds a
-    context dict per option first; the customer filter panel has hundreds of options (stores,
-    tags), which cost more than the rest of the page (measured with `make bench`).
+    Django renders each option through a template include and builds a context dict per
+    option first; the customer filter panel has hundreds of options (stores, tags), which
+    cost more than the rest of the page (docs/performance.md).
     """
     final_attrs = widget.build_attrs(widget.attrs, attrs)
     multiple = widget.allow_multiple_selected
@@ -207,7 +207,7 @@ def field_html(field) -> SafeString:
 
     Every form's templates use it through `{% field %}` (core.templatetags.form_fields):
     one definition of the markup, rendered in Python because the customer filter panel alone
-    has thirty fields and a template include per field cost ~10 ms a page (`make bench`).
+    has thirty fields, and a template include per field was a large share of the page.
     A from–to pair (django-filter's range widgets) becomes a fieldset with a legend.
     The help text and the errors carry the ids the widget's aria-describedby points to.
     """

@@ -33,9 +33,9 @@ class Like(Lookup):
 class AnyOf(Lookup):
     """`field__any_of=values`: like `__in`, but the values go to the database as one array
     (PostgreSQL `= ANY(%s)`; SQLite `IN (SELECT value FROM json_each(%s))`), not as a
-    placeholder each. For the import's batch lookups: 2,000 values through `__in` cost ~7 ms
-    of Python per query to prepare and compile, while the import's writer waits. The values
-    must already be what the column holds (no field conversion is applied)."""
+    placeholder each: for the import's batch lookups, where preparing and compiling thousands
+    of placeholders is Python the import's writer waits for. The values must already be what
+    the column holds (no field conversion is applied)."""
 
     lookup_name = "any_of"
     prepare_rhs = False

@@ -108,8 +108,8 @@ class Customer(models.Model):
 
     # The four identifiers are unique through Meta.constraints, not `unique=True`: on PostgreSQL
     # that would add a second (varchar_pattern_ops) index to each for LIKE 'prefix%', which no
-    # query here runs (searches use search_text) — four index entries per insert and ~180 MB
-    # at 1,000,000 customers for nothing. The optional ones are NULL when absent (not ""), so
+    # query here runs (searches use search_text) — four index entries per insert and their
+    # disk space for nothing. The optional ones are NULL when absent (not ""), so
     # that any number of customers may have none.
     member_number = models.CharField(_("member number"), max_length=20)
     old_member_id = models.CharField(_("old member ID"), max_length=64, null=True, blank=True)  # noqa: DJ001

@@ -278,7 +278,7 @@ PASSWORD_RESET_LINK_LIFETIME = timedelta(
 )
 PASSWORD_RESET_MAX_PER_HOUR = int(os.environ.get("PASSWORD_RESET_MAX_PER_HOUR", "3"))
 # Lists count matches up to this many and say "1,000+" beyond: counting costs in proportion
-# to the rows counted, and a list page has about 20 ms of database time to spend in all.
+# to the rows counted, and a list page's database time is its largest cost.
 LIST_COUNT_CAP = int(os.environ.get("LIST_COUNT_CAP", "1000"))
 # PostgreSQL connections per process for reads a page runs beside its own Python, such as the
 # list's rows and its count (core.db.side_query); 0 runs them one after another.

@@ -9,8 +9,8 @@ against the row, column and grid caps — before python-calamine reads a byte of
 allocates a dense grid up to the last cell. The caps are enforced again on the rows read.
 
 Rows come out as `(row number, cells)`, the row number as a spreadsheet shows it (the header is
-row 1). CSV streams; a workbook sheet is held by python-calamine while it is read (about 1.3 GB
-for 1M rows × 15 columns), which is why the README recommends CSV for very large files.
+row 1). CSV streams; a workbook sheet is held by python-calamine while it is read, which is why
+the README recommends CSV for very large files.
 """
 
 import codecs

@@ -121,10 +121,10 @@ class Pipeline:
     a time; an error in the writer surfaces at the next submit or at `drain`, and the
     transaction is never left while the writer still uses it. On SQLite the writes run inline.
 
-    While the writer runs, the interpreter's switch interval drops from 5 ms to 0.5 ms: each
+    While the writer runs, the interpreter's switch interval drops to `SWITCH_INTERVAL`: each
     statement the writer finishes needs the GIL back from the busy main thread, and waiting out
-    5 ms a time for a handful of statements per batch cost ~10% of an import (measured with
-    `make bench`'s import rows). It is put back when the pipeline closes.
+    the default interval for each of a batch's statements slowed imports (`make bench`'s import
+    rows). It is put back when the pipeline closes.
     """
 
     SWITCH_INTERVAL = 0.0005

@@ -1,11 +1,11 @@
 """A running import's progress, where other processes can see it before its transaction ends.
 
 PostgreSQL: the engine writes `rows_done` and `heartbeat_at` to the job row from a second
-connection (`engine.Progress`). SQLite allows one writer at a time and the import's transaction
+connection (`report.Progress`). SQLite allows one writer at a time and the import's transaction
 holds it, so there the engine publishes the count to a small file beside the uploads instead,
 replaced atomically after every batch; the job page reads it (`live`), and its modification
-time is the heartbeat that tells a stopped worker from a slow one (`jobs.fail_stalled`). The
-file goes when the run ends, whichever way it ends.
+time is the heartbeat that tells a stopped worker from a slow one (`ImportJob.is_stalled`,
+swept by `manage.py worker`). The file goes when the run ends, whichever way it ends.
 """
 
 import json
