@@ -19,7 +19,7 @@ from customers.models import (
     RewardRedemption,
     Store,
 )
-from customers.search_text import build_search_text
+from customers.search_text import build_search_text, fold
 from ranks.models import Rank
 from tags.models import CustomerTag, Tag
 
@@ -228,8 +228,6 @@ def seed_demo(customers: int = 3000, seed: int = 20261122) -> dict:
         member_number = f"M{index + 1:010d}"
         email = None
         if rng.random() < 0.85:
-            from customers.search_text import fold
-
             base = fold(f"{first_name.split()[-1]}.{last}").replace(" ", "")
             email = f"{base}{index}@{rng.choice(['gmail.com', 'yahoo.com', 'outlook.com', 'example.vn'])}"
         phone = None

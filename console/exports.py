@@ -32,6 +32,7 @@ from console.tables import ordering_for
 from core.xlsx_safety import CSV_RISK, escape_csv
 from core.xlsx_stream import XLSX_MAX_ROWS, XlsxStreamWriter
 from customers.models import Customer, CustomFieldDefinition
+from customers.selectors import customers_matching
 from tags.models import CustomerTag
 
 CHUNK = 2000
@@ -345,8 +346,6 @@ WRITERS = {"xlsx": write_xlsx, "csv": write_csv}
 def export_queryset(job):
     """The customers an export job covers (its selection, or everything its filter matches), in
     the list's order: the `sort` of its query string, else the list's default."""
-    from customers.selectors import customers_matching
-
     queryset = customers_matching(job.query_string)
     if job.selected_ids:
         queryset = queryset.filter(pk__in=job.selected_ids)

@@ -457,8 +457,6 @@ def _json_number(value: Decimal):
 def _json_equals(key: str, value) -> Q:
     # Containment (`@>`) lets PostgreSQL use the GIN index on custom_fields; SQLite has no
     # JSON containment, so it compares the key directly.
-    from django.db import connection
-
     if connection.vendor == "postgresql":
         return Q(custom_fields__contains={key: value})
     return Q(**{f"custom_fields__{key}": value})

@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncWeek
 from django.forms.models import ModelChoiceIterator
 from django.http import QueryDict
@@ -222,8 +222,6 @@ def recent_activity(limit: int = 12):
 
 
 def saved_views_for(user):
-    from django.db.models import Q
-
     return SavedView.objects.filter(Q(owner=user) | Q(is_shared=True)).select_related("owner")
 
 

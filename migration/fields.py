@@ -31,6 +31,7 @@ from customers.custom_fields import to_json_value
 from customers.models import Customer, CustomFieldDefinition
 from customers.phone import parse_phone, search_forms_of
 from customers.search_text import fold
+from migration.profiles import PROFILES
 
 
 class CellError(ValueError):
@@ -237,8 +238,6 @@ def header_key(header) -> str:
 
 def built_in_profile(headers: list[str]):
     """The built-in profile whose signature the headers hold (the one mapping most of them)."""
-    from migration.profiles import PROFILES
-
     present = {header_key(header) for header in headers}
     fitting = [
         profile

@@ -11,6 +11,7 @@ lost); the undo refuses and says who. The undo runs in one transaction: all of i
 import logging
 from collections import defaultdict
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -278,8 +279,6 @@ def run_undo(job_id: int, actor_id: int | None, force: bool) -> ImportJob:
     """The worker's side of "Undo import": a refusal or crash puts the job back to done with
     the reason, so the user can read it and try again (forced, say). The job's row stays
     locked throughout, and a task run again after the first settled it does nothing."""
-    from django.contrib.auth import get_user_model
-
     actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
     with transaction.atomic():
         job = ImportJob.objects.select_for_update().get(pk=job_id)

@@ -1,4 +1,6 @@
-"""Writes about ranks: recalculation, per-customer evaluation, manual ranks, rank deletion."""
+"""Writes about ranks: recalculation, per-customer evaluation, manual ranks, the ladder,
+simulation, and re-evaluation of a set of customers for other apps. Just over 500 lines because
+it is the app's one write API (STYLE.md: writes live in services.py); each part is short."""
 
 import logging
 from datetime import datetime, timedelta

@@ -9,6 +9,7 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from customers.models import Order, PointsTransaction
+from ranks.services import evaluate_customer
 
 
 @receiver(post_save, sender=Order, dispatch_uid="ranks_after_order")
@@ -16,7 +17,5 @@ from customers.models import Order, PointsTransaction
 def evaluate_after_activity(sender, instance, raw=False, **kwargs):
     if raw:  # fixtures
         return
-    from ranks.services import evaluate_customer
-
     customer_id = instance.customer_id
     transaction.on_commit(lambda: evaluate_customer(customer_id))
