@@ -68,6 +68,8 @@ def test_a_rule_run_in_the_background_is_a_job(staff_client, django_capture_on_c
         client.post(reverse("tags:apply_rules"))
     change = BulkChange.objects.get(kind=BulkChange.Kind.RULES)
     assert change.status == "done" and change.outcome == {"Huế": [1, 0]}
+    page = client.get(reverse("customers:changes")).content.decode()
+    assert "Whom each automatic tag" in page and "All customers" not in page
     assert CustomerTag.objects.filter(tag=tag, customer=member).exists()
 
 
