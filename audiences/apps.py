@@ -3,3 +3,9 @@ from django.apps import AppConfig
 
 class AudiencesConfig(AppConfig):
     name = "audiences"
+
+    def ready(self):
+        from audiences import criteria, services
+
+        criteria.register()
+        services.register_bulk_actions()

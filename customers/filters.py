@@ -24,7 +24,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.forms import FilterForm, RemoteSelectMultiple, is_id
-from customers.models import Customer, CustomFieldDefinition, Reward, RewardRedemption, Store
+from customers.models import (
+    Customer,
+    CustomFieldDefinition,
+    MarketingConsent,
+    Reward,
+    RewardRedemption,
+    Store,
+)
 from customers.search_text import anywhere_pattern, fold, search_terms, segment_pattern
 
 ANY_REWARD = "any"
@@ -62,6 +69,46 @@ def distinct_cities() -> list[str]:
                 SELECT city FROM cities WHERE city IS NOT NULL"""  # noqa: S608
         )
         return [city for (city,) in cursor.fetchall()]
+
+
+Channel = MarketingConsent.Channel
+
+# What a channel needs besides consent to reach someone: an address on it. For the app / Zalo
+# that is having used the app or followed the official account.
+CONTACT_ON = {
+    Channel.EMAIL: Q(email__isnull=False),
+    Channel.SMS: Q(phone__isnull=False),
+    Channel.APP: Q(app_last_seen_at__isnull=False) | Q(followed_oa_at__isnull=False),
+}
+
+
+def consented(channel: str) -> Exists:
+    """The customer agreed to marketing on this channel (and has not withdrawn)."""
+    return Exists(
+        MarketingConsent.objects.filter(customer=OuterRef("pk"), channel=channel, granted=True)
+    )
+
+
+def reachable(channel: str) -> Q:
+    """Marketing on this channel may reach the customer: consent and an address on it."""
+    return Q(consented(channel)) & CONTACT_ON[channel]
+
+
+def _consent_filter(channel: str, label):
+    def method(queryset, name, value):
+        return queryset.filter(consented(channel) if value else ~consented(channel))
+
+    return filters.BooleanFilter(
+        label=label,
+        method=method,
+        widget=forms.Select(choices=[("", "—"), ("true", _("Yes")), ("false", _("No"))]),
+    )
+
+
+def _reachable_on(queryset, name, value):
+    for channel in value:
+        queryset = queryset.filter(reachable(channel))
+    return queryset
 
 
 def _day_start(day):
@@ -197,6 +244,16 @@ class CustomerFilterSet(filters.FilterSet):
         method="filter_noop",
         min_value=1,
         max_value=MAX_COUNT,
+    )
+    consent_email = _consent_filter(Channel.EMAIL, _("Agreed to marketing by email"))
+    consent_sms = _consent_filter(Channel.SMS, _("Agreed to marketing by SMS"))
+    consent_app = _consent_filter(Channel.APP, _("Agreed to marketing in the app / Zalo"))
+    reachable = filters.MultipleChoiceFilter(
+        label=_("Reachable by"),
+        help_text=_("Agreed to marketing on the channel and has an address on it (all ticked)."),
+        choices=Channel.choices,
+        method=_reachable_on,
+        distinct=False,
     )
     archived = filters.BooleanFilter(label=_("Archived"), method="filter_noop")
 
@@ -337,8 +394,12 @@ class CustomerFilterSet(filters.FilterSet):
         if isinstance(value, slice) and name in self.NON_NEGATIVE:
             return value.stop is not None or (value.start is not None and value.start > 0)
         # Fixed choices only: telling whether every rank or store is ticked would cost the list
-        # two queries on every request.
-        if isinstance(field, forms.MultipleChoiceField) and isinstance(value, list | tuple):
+        # two queries on every request. "Reachable by" asks for all ticked channels at once.
+        if (
+            isinstance(field, forms.MultipleChoiceField)
+            and isinstance(value, list | tuple)
+            and name != "reachable"
+        ):
             every = {str(choice) for choice, _label in field.choices if choice != ""}
             return {str(item) for item in value} != every
         return True
@@ -356,6 +417,10 @@ SECTIONS: dict[str, tuple[str, list[str]]] = {
         ["followed_oa", "app_used_days", "purchased_days", "orders_min"],
     ),
     "rewards": (_("Reward purchases"), ["reward", "reward_from", "reward_to", "reward_min"]),
+    "consent": (
+        _("Marketing consent"),
+        ["consent_email", "consent_sms", "consent_app", "reachable"],
+    ),
 }
 
 

@@ -1,7 +1,8 @@
 """The member domain's models: Customer and its activity (orders, points ledger, reward
-redemptions, tasks, timeline events), stores, custom-field definitions, saved list views and
-preferences, password links, and the job rows of exports and bulk changes. Over 500 lines
-because Django finds an app's models in one module; each class is small and stands alone."""
+redemptions, tasks, timeline events, marketing consent), stores, custom-field definitions,
+saved list views and preferences, password links, and the job rows of exports and bulk changes.
+Over 500 lines because Django finds an app's models in one module; each class is small and
+stands alone."""
 
 from django.conf import settings
 from django.db import models
@@ -407,6 +408,7 @@ class CustomerEvent(models.Model):
         TAGS = "tags", _("Tags changed")
         RANK = "rank", _("Rank changed")
         EXPORTED = "exported", _("Exported")
+        CONSENT = "consent", _("Marketing consent changed")
 
     # Indexed by event_customer_idx (customer, -created_at); no index of its own.
     customer = models.ForeignKey(
@@ -431,6 +433,48 @@ class CustomerEvent(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class MarketingConsent(models.Model):
+    """A customer's current answer on being sent marketing on one channel, with when and from
+    where it was given or withdrawn; each change is also on the customer's timeline. No row:
+    never asked, which counts as no consent."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("Email")
+        SMS = "sms", _("SMS")
+        APP = "app", _("App / Zalo")
+
+    class Source(models.TextChoices):
+        FORM = "form", _("Staff form")
+        IMPORT = "import", _("Import")
+        COUNTER = "counter", _("At the counter")
+        REQUEST = "request", _("Customer's request")
+
+    # Indexed by consent_unique (customer, channel); no index of its own.
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="consents", db_index=False
+    )
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel)
+    granted = models.BooleanField(_("agreed"))
+    changed_at = models.DateTimeField(_("given or withdrawn at"), default=timezone.now)
+    source = models.CharField(_("from"), max_length=10, choices=Source, default=Source.FORM)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "channel"], name="consent_unique"),
+        ]
+        indexes = [
+            # "Agreed on this channel", counted over an audience or a whole filter.
+            models.Index(
+                fields=["channel", "customer"],
+                name="consent_granted_idx",
+                condition=Q(granted=True),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_channel_display()}: {'yes' if self.granted else 'no'}"
 
 
 class PasswordResetLink(models.Model):
@@ -543,6 +587,8 @@ class BulkChange(Job):
         TAG = "tag", _("Tagging")
         UNTAG = "untag", _("Untagging")
         RULES = "rules", _("Automatic-tag rules")
+        AUDIENCE_ADD = "aud_add", _("Added to an audience")
+        AUDIENCE_REMOVE = "aud_remove", _("Removed from an audience")
 
     kind = models.CharField(max_length=10, choices=Kind)
     query_string = models.TextField(blank=True)

@@ -34,6 +34,12 @@ def fold(text: str) -> str:
 
 
 @functools.lru_cache(maxsize=65536)
+def name_key(name: str) -> str:
+    """Two names (of tags, of audiences) are one name when their keys are equal: case, accents
+    and spacing aside ("Khách" and "khach"). Every writer compares by it."""
+    return fold(" ".join((name or "").split()))
+
+
 def _fold_word(word: str) -> str:
     return _fold_text(word)
 

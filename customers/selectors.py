@@ -1,5 +1,6 @@
 """Reusable reads about customers."""
 
+from contextlib import suppress
 from datetime import date, datetime, timedelta
 
 from django.core.cache import cache
@@ -16,6 +17,7 @@ from core.db import side_query, without_parallel_workers
 from core.forms import parse_ids
 from customers.filters import CustomerFilterSet, has_value
 from customers.models import Customer, CustomerEvent, ExportJob, SavedView
+from customers.phone import normalise_phone
 
 
 def customer_filterset(query_string: str = "", *, data: QueryDict | None = None):
@@ -227,3 +229,45 @@ def saved_views_for(user):
 
 def exports_for(user):
     return ExportJob.objects.filter(created_by=user)
+
+
+IDENTIFIER_FIELDS = ("member_number", "email", "phone", "old_member_id")
+
+
+def _identifier_forms(value: str) -> dict[str, str]:
+    """The stored form of `value` as each identifier: emails are kept lower-case, phones in
+    E.164 (a value that is no phone number is not looked up as one)."""
+    value = value.strip()
+    forms = {"member_number": value, "old_member_id": value, "email": value.lower()}
+    if any(ch.isdigit() for ch in value):
+        with suppress(ValidationError):
+            forms["phone"] = normalise_phone(value)
+    return forms
+
+
+def ids_by_identifier(values: list[str]) -> dict[str, int]:
+    """The customer each value names — a member number, email, mobile number or old member ID
+    — as {value: customer id}; values that name no one are left out. One query per field for
+    the whole batch, each on that field's unique index."""
+    wanted: dict[str, dict[str, list[str]]] = {field: {} for field in IDENTIFIER_FIELDS}
+    for value in values:
+        for field, form in _identifier_forms(value).items():
+            if form:
+                wanted[field].setdefault(form, []).append(value)
+    found: dict[str, int] = {}
+    for field in IDENTIFIER_FIELDS:
+        if not wanted[field]:
+            continue
+        rows = Customer.objects.filter(**{f"{field}__in": list(wanted[field])}).values_list(
+            field, "pk"
+        )
+        for stored, pk in rows:
+            for value in wanted[field][stored]:
+                found.setdefault(value, pk)
+    return found
+
+
+def find_customer(identifier: str) -> Customer | None:
+    """The customer a member number, email, mobile number or old member ID names."""
+    pk = ids_by_identifier([identifier]).get(identifier) if identifier.strip() else None
+    return customer_detail(pk) if pk else None

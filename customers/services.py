@@ -18,7 +18,13 @@ from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
-from customers.models import Customer, CustomerEvent, CustomFieldDefinition, PasswordResetLink
+from customers.models import (
+    Customer,
+    CustomerEvent,
+    CustomFieldDefinition,
+    MarketingConsent,
+    PasswordResetLink,
+)
 from customers.search_text import build_search_text
 
 logger = logging.getLogger("loyalty.audit")
@@ -198,6 +204,50 @@ def customer_update(*, customer: Customer, data: dict, actor=None) -> Customer:
     return current
 
 
+def set_consents(
+    *, customer: Customer, answers: dict[str, bool], source: str, actor=None, at=None
+) -> list[str]:
+    """Record the customer's marketing consent per channel ({channel: agreed}); only channels
+    whose answer changed are written, each with its time and source, and the timeline says
+    which. Returns the channels that changed."""
+    at = at or timezone.now()
+    current = {c.channel: c for c in MarketingConsent.objects.filter(customer=customer)}
+    changes = {}
+    for channel, granted in answers.items():
+        before = current.get(channel)
+        if before is not None and before.granted == granted:
+            continue
+        if before is None and not granted:
+            continue  # never asked stays as no consent; nothing to withdraw
+        MarketingConsent.objects.update_or_create(
+            customer=customer,
+            channel=channel,
+            defaults={"granted": granted, "changed_at": at, "source": source},
+        )
+        label = str(MarketingConsent.Channel(channel).label)
+        changes[label] = [
+            _yes_no(before.granted if before else False),
+            _yes_no(granted),
+        ]
+    if changes:
+        record_event(
+            customer=customer,
+            kind=CustomerEvent.Kind.CONSENT,
+            actor=actor,
+            message=str(MarketingConsent.Source(source).label),
+            changes=changes,
+        )
+    return list(changes)
+
+
+def _yes_no(value: bool) -> str:
+    return _("agreed") if value else _("not agreed")
+
+
+def consents_of(customer: Customer) -> dict[str, MarketingConsent]:
+    return {c.channel: c for c in MarketingConsent.objects.filter(customer=customer)}
+
+
 def customer_has_history(customer: Customer) -> bool:
     """True when the customer has ledger data that a delete would lose."""
     return (
@@ -276,6 +326,7 @@ def customer_anonymise(*, customer: Customer, reason: str, actor) -> Customer:
     # Old values on the timeline are personal data too.
     customer.events.update(changes={})
     customer.password_reset_links.all().delete()
+    customer.consents.all().delete()
     record_event(
         customer=customer, kind=CustomerEvent.Kind.ANONYMISED, actor=actor, message=reason[:255]
     )

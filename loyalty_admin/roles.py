@@ -52,6 +52,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "tags.assign_tag",
         "wholesale.view_wholesaleapplication",
         "wholesale.review_wholesaleapplication",
+        "audiences.view_audience",
     ),
     MARKETING: (
         *_READ_REFERENCE,
@@ -74,6 +75,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "tags.assign_tag",
         "customers.view_touristcard",
         "customers.activate_touristcard",
+        "audiences.view_audience",
     ),
 }
 

@@ -301,6 +301,13 @@ IMPORT_STALL_MINUTES = int(os.environ.get("IMPORT_STALL_MINUTES", "15"))
 JOB_STALL_MINUTES = int(os.environ.get("JOB_STALL_MINUTES", "30"))
 # How often `manage.py worker` runs that sweep, in seconds.
 JOB_SWEEP_SECONDS = int(os.environ.get("JOB_SWEEP_SECONDS", "60"))
+# Work `manage.py worker` runs besides tasks: (dotted path of a callable, every N seconds).
+WORKER_PERIODIC = [
+    ("audiences.services.refresh_stale_sizes", 15 * 60),
+    ("audiences.services.freeze_due", 60 * 60),
+]
+# An audience's size on the audience list is recounted when older than this.
+AUDIENCE_COUNT_MINUTES = int(os.environ.get("AUDIENCE_COUNT_MINUTES", "60"))
 
 # django-import-export on the Django admin's reference data: who may import or export is the
 # model's add / view permission (by default anyone with admin access could), and formula

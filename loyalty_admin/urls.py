@@ -24,6 +24,7 @@ urlpatterns = [
     path("customers/", include("console.urls")),
     path("ranks/", include("ranks.urls")),
     path("tags/", include("tags.urls")),
+    path("audiences/", include("audiences.urls")),
     path("migration/", include("migration.urls")),
     path("", include((public_urlpatterns, "customers_public"))),
     path("django-admin/", admin.site.urls),

@@ -36,12 +36,13 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core.files import Source
 from customers.models import (
     CustomFieldDefinition,
     Store,
 )
+from customers.search_text import name_key
 from customers.selectors import forget_member_figures
-from migration.files import Source
 from migration.matching import Matching
 from migration.models import ImportJob, Policy
 from migration.parsing import RowParsing
@@ -54,7 +55,7 @@ from ranks.models import Rank
 from ranks.selectors import default_rank, forget_members_per_rank
 from ranks.services import reevaluate_customers
 from tags.models import Tag
-from tags.services import forget_counts, name_key
+from tags.services import forget_counts
 
 logger = logging.getLogger("loyalty.imports")
 

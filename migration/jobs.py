@@ -13,11 +13,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.files import FileRejected, estimate_rows, open_source
 from core.jobs import fail_stalled_of
 from customers.models import CustomFieldDefinition
 from migration import fields as f
 from migration.engine import run_import
-from migration.files import FileRejected, estimate_rows, open_source
 from migration.models import ImportJob, MatchKey
 
 logger = logging.getLogger("loyalty.imports")

@@ -5,7 +5,7 @@ from bisect import bisect_left
 
 from django.utils.translation import gettext as _
 
-from customers.search_text import fold
+from customers.search_text import fold, name_key
 from migration import fields as f
 from migration.models import MatchKey, Policy
 from migration.rows import (
@@ -20,7 +20,7 @@ from migration.rows import (
     resolve,
 )
 from tags.models import Tag
-from tags.services import create_tag_named, name_key
+from tags.services import create_tag_named
 
 logger = logging.getLogger("loyalty.imports")
 

@@ -14,10 +14,10 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import ListView
 
+from core.files import FileRejected
 from core.forms import is_id
 from core.views import RetryJobMixin
 from migration import jobs
-from migration.files import FileRejected
 from migration.forms import MappingForm, UndoForm, UploadForm
 from migration.models import ImportJob, MappingProfile
 from migration.progress import live

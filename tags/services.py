@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _lazy
 
 from customers.bulk import bulk_queryset, register_bulk_action
 from customers.models import BulkChange, Customer, CustomerEvent
-from customers.search_text import fold
+from customers.search_text import fold, name_key
 from customers.selectors import customer_filterset, customers_matching
 from customers.services import record_event, record_events
 from tags.models import CustomerTag, Tag
@@ -45,12 +45,6 @@ def unique_slug(name: str, *, exclude_pk=None) -> str:
         n += 1
         slug = f"{base}-{n}"
     return slug
-
-
-def name_key(name: str) -> str:
-    """Two tag names are one tag when their keys are equal: case, accents and spacing aside
-    ("Khách" and "khach"). The form, the import and every other writer compare by it."""
-    return fold(" ".join((name or "").split()))
 
 
 def create_tag_named(*, name: str, actor) -> Tag:

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django_filters.views import FilterView
 
+from audiences.models import Audience
 from console import results
 from console.forms import (
     BulkStatusForm,
@@ -162,13 +163,19 @@ class CustomerListView(PermissionRequiredMixin, FilterView):
                 first_url=f"?{base}" if base else "?",
             )
         # The filter for bulk actions and exports; links keep rule_for, a page-only hint.
-        context["query"] = _query_without_page(self.request, "rule_for")
+        context["query"] = _query_without_page(self.request, "rule_for", "audience_rule_for")
         context["archived"] = bool(filterset.form.cleaned_data.get("archived")) if valid else False
         context["rank_preview"] = filterset.form.cleaned_data.get("rank_preview") if valid else ""
         rule_for = self.request.GET.get("rule_for", "")
         context["rule_tag"] = (
             Tag.objects.filter(pk=rule_for, kind=Tag.Kind.AUTOMATIC).first()
             if is_id(rule_for) and self.request.user.has_perm("tags.change_tag")
+            else None
+        )
+        audience_rule_for = self.request.GET.get("audience_rule_for", "")
+        context["rule_audience"] = (
+            Audience.objects.filter(pk=audience_rule_for, kind=Audience.Kind.DYNAMIC).first()
+            if is_id(audience_rule_for) and self.request.user.has_perm("audiences.change_audience")
             else None
         )
         context["rank_preview_direction"] = (context["rank_preview"] or "").rpartition("-")[2]
@@ -184,7 +191,8 @@ class CustomerListView(PermissionRequiredMixin, FilterView):
         context["more_filters_used"] = any(
             value not in ("", None)
             for key, values in self.request.GET.lists()
-            if key not in {"q", "sort", "archived", "rank_preview", "rule_for", *PAGE_PARAMS}
+            if key not in {"q", "sort", "archived", "rank_preview", "rule_for", "audience_rule_for"}
+            and key not in PAGE_PARAMS
             for value in values
         )
         return context
@@ -201,6 +209,12 @@ class OptionsView(PermissionRequiredMixin, View):
         "tags": (lambda: Tag.objects.all(), ("name",)),
         "manual-tags": (lambda: Tag.objects.filter(kind=Tag.Kind.MANUAL), ("name",)),
         "stores": (lambda: Store.objects.all(), ("name", "code", "city")),
+        "audiences": (lambda: Audience.objects.filter(archived=False), ("name",)),
+        # Static audiences, for adding and removing members from the list's bulk bar.
+        "static-audiences": (
+            lambda: Audience.objects.filter(kind=Audience.Kind.STATIC, archived=False),
+            ("name",),
+        ),
     }
 
     def get(self, request, kind):

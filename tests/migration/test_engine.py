@@ -61,7 +61,7 @@ def test_windows_1252_is_told_apart_from_1258(import_file):
 
 
 def test_a_wrong_chosen_encoding_is_refused_clearly(tmp_path):
-    from migration.files import FileRejected
+    from core.files import FileRejected
 
     rows = [HEAD, ["L1", "Nguyễn An", "0912345678", "a@example.com"]]
     with pytest.raises(FileRejected, match="not valid utf-8 throughout; choose its encoding"):

@@ -7,8 +7,8 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 
+from core.files import FileRejected
 from migration import jobs
-from migration.files import FileRejected
 from migration.models import ImportJob, MappingProfile, MatchKey, Policy
 
 

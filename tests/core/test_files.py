@@ -9,9 +9,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
+from core.files import FileRejected
 from customers.models import Customer
 from migration import jobs
-from migration.files import FileRejected
 from migration.models import ImportJob, MappingProfile
 from tests.customers.factories import CustomerFactory
 from tests.migration.conftest import csv_bytes, upload, xlsx_bytes
@@ -210,7 +210,7 @@ def test_a_dtd_after_a_long_comment_is_refused(tmp_path):
 
 def test_a_stored_file_is_not_checked_again(tmp_path, monkeypatch):
     job = upload(tmp_path, "members.xlsx", xlsx_bytes(ROWS))
-    monkeypatch.setattr("migration.files.check_workbook", pytest.fail)
+    monkeypatch.setattr("core.files.check_workbook", pytest.fail)
     assert jobs.source_of(job).headers == ["Old member ID", "Email"]
 
 

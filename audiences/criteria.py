@@ -1,0 +1,95 @@
+"""The audiences app's criteria in the one filter language: in all of the audiences, in none of
+them. A static audience is its member rows (an EXISTS on the (audience, customer) index); a
+dynamic one is its own rule, applied to the same query, so opening it in the list is the rule's
+own plan and not a sub-query around it."""
+
+from contextvars import ContextVar
+
+from django.db.models import Exists, OuterRef
+from django.http import QueryDict
+from django.urls import reverse_lazy
+from django.utils.translation import gettext_lazy as _
+
+from audiences.models import Audience, AudienceMember
+from core.forms import RemoteSelectMultiple
+from customers.filters import CustomerFilterSet, ModelChoicesFilter, add_criteria, every
+from customers.models import Customer
+
+# Audiences being expanded in this evaluation: a rule that names itself, however indirectly,
+# selects no one instead of recursing (saving such a rule is refused before that).
+_expanding: ContextVar[tuple[int, ...]] = ContextVar("audiences_expanding", default=())
+
+PARAMETERS = ("audience", "not_audience")
+
+
+def _apply_rule(audience: Audience, queryset):
+    """`queryset` narrowed by the dynamic audience's rule (none for an invalid or cyclic one)."""
+    stack = _expanding.get()
+    if audience.pk in stack:
+        return queryset.none()
+    token = _expanding.set((*stack, audience.pk))
+    try:
+        filterset = CustomerFilterSet(QueryDict(audience.rule), queryset=queryset)
+        if not filterset.is_valid():
+            return queryset.none()
+        return filterset.qs
+    finally:
+        _expanding.reset(token)
+
+
+def members_exist(audience: Audience) -> Exists:
+    """The outer customer is a member of the audience (either kind)."""
+    if audience.is_static:
+        return Exists(AudienceMember.objects.filter(audience=audience, customer=OuterRef("pk")))
+    return Exists(_apply_rule(audience, Customer.objects.all()).filter(pk=OuterRef("pk")))
+
+
+def in_audience(queryset, audience: Audience):
+    if audience.is_static:
+        return queryset.filter(members_exist(audience))
+    return _apply_rule(audience, queryset)
+
+
+def _in_all(queryset, name, value):
+    for audience in value:
+        queryset = in_audience(queryset, audience)
+    return queryset
+
+
+def _in_none(queryset, name, value):
+    for audience in value:
+        queryset = queryset.filter(~members_exist(audience))
+    return queryset
+
+
+def referenced_ids(rule: str) -> set[int]:
+    """The audiences a rule names in its audience criteria."""
+    data = QueryDict(rule or "")
+    return {
+        int(value)
+        for name in PARAMETERS
+        for value in data.getlist(name)
+        if value.isdigit() and len(value) < 19
+    }
+
+
+def _criterion(label, method):
+    return ModelChoicesFilter(
+        label=label,
+        queryset=every(Audience),
+        method=method,
+        distinct=False,
+        widget=RemoteSelectMultiple(reverse_lazy("customers:options", args=["audiences"])),
+    )
+
+
+def register() -> None:
+    add_criteria(
+        {
+            "audience": _criterion(_("In the audiences (all)"), _in_all),
+            "not_audience": _criterion(_("Not in the audiences"), _in_none),
+        },
+        after="tags_none",
+        section="audiences",
+        heading=_("Audiences"),
+    )
