@@ -44,6 +44,8 @@ SORTS = {
 
 def rule_in_words(audience: Audience) -> list[tuple[str, str]]:
     """Each criterion of the rule as (label, value in words); [] for a rule that is not valid."""
+    if not audience.rule:
+        return []
     filterset = customer_filterset(audience.rule)
     if not filterset.is_valid():
         return []
@@ -88,20 +90,24 @@ def metrics(audience: Audience) -> dict:
             .annotate(n=Count("pk"))
         )
 
-    parts = grouped(members, "rank", Cast("rank_id", CharField())).union(
-        grouped(
-            members.filter(joined_at__gte=since),
-            "month",
-            Substr(Cast(TruncMonth("joined_at"), CharField()), 1, 7),
-        ),
-        grouped(members.exclude(city=""), "city", Cast("city", CharField())),
-        grouped(
-            CustomerTag.objects.filter(customer__in=members.values("pk")),
-            "tag",
-            Cast("tag_id", CharField()),
-        ),
-        all=True,
-    ).order_by()  # a union takes the model's default ordering again; there is none to take
+    parts = (
+        grouped(members, "rank", Cast("rank_id", CharField()))
+        .union(
+            grouped(
+                members.filter(joined_at__gte=since),
+                "month",
+                Substr(Cast(TruncMonth("joined_at"), CharField()), 1, 7),
+            ),
+            grouped(members.exclude(city=""), "city", Cast("city", CharField())),
+            grouped(
+                CustomerTag.objects.filter(customer__in=members.values("pk")),
+                "tag",
+                Cast("tag_id", CharField()),
+            ),
+            all=True,
+        )
+        .order_by()
+    )  # a union takes the model's default ordering again; there is none to take
     groups: dict[str, dict[str, int]] = {"rank": {}, "month": {}, "city": {}, "tag": {}}
     for kind, key, n in parts:
         groups[kind][key or ""] = n
@@ -261,7 +267,7 @@ OWN_VALUES = {
     "app_used_days": lambda c: _("last used %(when)s") % {"when": _when(c.app_last_seen_at)},
     "purchased_days": lambda c: _("last order %(when)s") % {"when": _when(c.last_order_at)},
     "orders_min": lambda c: f"{c.order_count:,}",
-    "tags_any": lambda c: ", ".join(t.name for t in customer_tags(c)) or _("none"),
+    "tags_any": lambda c: ", ".join(link.tag.name for link in customer_tags(c)) or _("none"),
     "consent_email": _consent(MarketingConsent.Channel.EMAIL),
     "consent_sms": _consent(MarketingConsent.Channel.SMS),
     "consent_app": _consent(MarketingConsent.Channel.APP),

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from audiences.criteria import referenced_ids
+from audiences.criteria import in_audience, referenced_ids
 from audiences.models import Audience, AudienceChange, AudienceJob, AudienceMember
 from core.files import FileRejected, open_source
 from core.xlsx_safety import escape_csv
@@ -234,8 +234,9 @@ def _after_members_changed(audience, action, count: int, actor, detail: str = ""
 
 
 def members_of(audience: Audience):
-    """The audience's members as the customer list shows them (live customers)."""
-    return customers_matching(audience.list_query)
+    """The audience's members as the customer list shows them (live customers): what
+    `audience=<id>` selects, without reading the audience again."""
+    return in_audience(Customer.objects.live(), audience)
 
 
 def refresh_size(audience: Audience) -> int:

@@ -7,7 +7,7 @@ from console.exports import export_column_choices
 from console.tables import column_choices
 from core.forms import BootstrapFormMixin, parse_ids
 from customers.custom_fields import from_json_value, to_json_value
-from customers.models import Customer, CustomFieldDefinition, SavedView
+from customers.models import Customer, CustomFieldDefinition, MarketingConsent, SavedView
 from customers.phone import normalise_phone
 from customers.selectors import customers_matching
 
@@ -85,8 +85,33 @@ class CustomerForm(BootstrapFormMixin, forms.ModelForm):
         help_text=_("Needed when you choose a rank by hand; it goes into the rank history."),
     )
 
+    consent_email = forms.BooleanField(label=_("Email"), required=False)
+    consent_sms = forms.BooleanField(label=_("SMS"), required=False)
+    consent_app = forms.BooleanField(label=_("App / Zalo"), required=False)
+    consent_source = forms.ChoiceField(
+        label=_("Consent given or withdrawn"),
+        choices=[
+            (MarketingConsent.Source.FORM, _("On a form")),
+            (MarketingConsent.Source.COUNTER, _("At the counter")),
+            (MarketingConsent.Source.REQUEST, _("At the customer's request")),
+        ],
+        required=False,
+        help_text=_("Recorded with a change of consent, with the time."),
+    )
+    CONSENT_FIELDS = {
+        "consent_email": MarketingConsent.Channel.EMAIL,
+        "consent_sms": MarketingConsent.Channel.SMS,
+        "consent_app": MarketingConsent.Channel.APP,
+    }
+
     def __init__(self, *args, can_set_rank: bool = False, default_rank=None, **kwargs):
         super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            agreed = set(
+                self.instance.consents.filter(granted=True).values_list("channel", flat=True)
+            )
+            for name, channel in self.CONSENT_FIELDS.items():
+                self.initial.setdefault(name, channel in agreed)
         # A rank chosen here is a manual rank: only those who may set one see the field, and
         # the view hands it to the rank service (history, marker), never to customer_update.
         self.rank_before = self.instance.rank_id if self.instance.pk else None
@@ -217,6 +242,13 @@ class CustomerForm(BootstrapFormMixin, forms.ModelForm):
             )
         except ValidationError as error:
             self._update_errors(error)
+
+    def consent_answers(self) -> dict[str, bool]:
+        """{channel: agreed} as ticked on the form."""
+        return {
+            channel: bool(self.cleaned_data.get(name))
+            for name, channel in self.CONSENT_FIELDS.items()
+        }
 
     def service_data(self) -> dict:
         """Cleaned values as the customer services take them."""

@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from customers.custom_fields import to_json_value
-from customers.models import Customer, CustomFieldDefinition
+from customers.models import Customer, CustomFieldDefinition, MarketingConsent
 from customers.phone import parse_phone, search_forms_of
 from customers.search_text import fold
 from migration.profiles import PROFILES
@@ -155,6 +155,21 @@ TARGETS = (
         ("app last seen", "last app use", "app last used", "lan dung app cuoi"),
     ),
     Target("tags", gettext_lazy("Tags (comma-separated)"), ("tags", "tag", "nhan", "the")),
+    Target(
+        "consent_email",
+        gettext_lazy("Agrees to marketing by email (yes / no)"),
+        ("email consent", "email opt in", "marketing email", "dong y email"),
+    ),
+    Target(
+        "consent_sms",
+        gettext_lazy("Agrees to marketing by SMS (yes / no)"),
+        ("sms consent", "sms opt in", "marketing sms", "dong y sms"),
+    ),
+    Target(
+        "consent_app",
+        gettext_lazy("Agrees to marketing in the app / Zalo (yes / no)"),
+        ("app consent", "zalo consent", "zalo opt in", "dong y zalo"),
+    ),
     Target(
         "points_balance",
         gettext_lazy("Points balance"),
@@ -441,6 +456,23 @@ def limited(value, length: int) -> str:
     return result
 
 
+# Import targets that are a channel's marketing consent.
+CONSENT_TARGETS = {
+    "consent_email": MarketingConsent.Channel.EMAIL,
+    "consent_sms": MarketingConsent.Channel.SMS,
+    "consent_app": MarketingConsent.Channel.APP,
+}
+
+
+def parse_yes_no(value) -> bool:
+    if isinstance(value, bool):
+        return value
+    try:
+        return BOOLEANS[fold(text(value))]
+    except KeyError:
+        raise CellError(_("“%(value)s” is not yes or no.") % {"value": text(value)}) from None
+
+
 def parse_custom(definition: CustomFieldDefinition, value):
     kinds = CustomFieldDefinition.FieldType
     if definition.field_type == kinds.NUMBER:
@@ -448,12 +480,7 @@ def parse_custom(definition: CustomFieldDefinition, value):
     if definition.field_type == kinds.DATE:
         return parse_datetime(value, with_time=False).isoformat()
     if definition.field_type == kinds.BOOLEAN:
-        if isinstance(value, bool):
-            return value
-        try:
-            return BOOLEANS[fold(text(value))]
-        except KeyError:
-            raise CellError(_("“%(value)s” is not yes or no.") % {"value": text(value)}) from None
+        return parse_yes_no(value)
     if definition.field_type == kinds.CHOICE:
         options = {fold(choice): choice for choice in definition.choices}
         try:

@@ -4,9 +4,7 @@ import logging
 
 from django.utils.translation import gettext as _
 
-from customers.models import (
-    Customer,
-)
+from customers.models import Customer, MarketingConsent
 from migration.rows import CUSTOMER_FIELDS, SEARCH_INPUTS, UNIQUE_FIELDS, ParsedRow
 from tags.models import CustomerTag
 
@@ -35,6 +33,7 @@ class Matching:
                     self._twice(row, self.match_key, earlier)
             self._check_unique(valid, existing)
             current_links = self._current_links(valid, existing)
+            self.current_consents = self._current_consents(valid, existing)
             creates = []
             for row in valid:
                 if not row.errors and row.key not in existing:
@@ -187,6 +186,22 @@ class Matching:
                     definition.label,
                     _("%(field)s is required for a new customer.") % {"field": definition.label},
                 )
+
+    def _current_consents(self, rows: list[ParsedRow], existing: dict) -> dict[int, dict]:
+        """{customer id: {channel: (agreed, when, source)}} of the matched customers whose rows
+        give consent."""
+        ids = [existing[row.key]["id"] for row in rows if row.consents and row.key in existing]
+        consents: dict[int, dict] = {}
+        if ids:
+            with self.db_lock:
+                rows = list(
+                    MarketingConsent.objects.filter(customer_id__any_of=ids).values_list(
+                        "customer_id", "channel", "granted", "changed_at", "source"
+                    )
+                )
+            for customer_id, channel, *state in rows:
+                consents.setdefault(customer_id, {})[channel] = tuple(state)
+        return consents
 
     def _current_links(self, rows: list[ParsedRow], existing: dict) -> dict[int, set[int]]:
         ids = [existing[row.key]["id"] for row in rows if row.tags and row.key in existing]

@@ -153,6 +153,8 @@ class RowParsing:
             row.points = int(points)
         elif name == "tags":
             row.tags = self._tags(cell, row.new_tags)
+        elif name in f.CONSENT_TARGETS:
+            row.consents[f.CONSENT_TARGETS[name]] = f.parse_yes_no(cell)
 
     def _tags(self, cell, new: list) -> list[int]:
         """The ids of the cell's existing tags; names of missing ones are added to `new`."""

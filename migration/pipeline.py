@@ -14,6 +14,7 @@ from django.db import DatabaseError, connection
 from customers.models import (
     Customer,
     CustomerEvent,
+    MarketingConsent,
     PointsTransaction,
 )
 from migration import writer
@@ -47,6 +48,7 @@ def rank_change_row(customer_id, old, new, names: dict, reason, note, amount, ac
             actor_pk, now)  # fmt: skip
 
 
+CONSENT_COLUMNS = ["customer_id", "channel", "granted", "changed_at", "source"]
 BATCH_COLUMNS = ["job_id", "written_at", "created_ids", "previous", "points", "tag_links"]
 
 
@@ -76,6 +78,7 @@ class Plan:
     update_links: list = field(default_factory=list)  # of matched customers
     rank_changes: list = field(default_factory=list)
     events: list = field(default_factory=list)
+    consents: list = field(default_factory=list)  # new answers: insert, or update the old
 
     def render(self) -> None:
         """Turn the plain inserts into COPY text now, on the thread that built them, so that
@@ -96,6 +99,13 @@ class Plan:
             self.update_links,
             returning=("customer_id", "tag_id"),
             ignore_conflicts=True,
+            cursor=cursor,
+        )
+        writer.upsert(
+            MarketingConsent,
+            CONSENT_COLUMNS,
+            self.consents,
+            key=("customer_id", "channel"),
             cursor=cursor,
         )
         batch = self.batch

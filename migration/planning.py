@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from customers.models import (
     Customer,
     CustomerEvent,
+    MarketingConsent,
     PointsTransaction,
 )
 from customers.phone import phone_search_forms
@@ -18,6 +19,7 @@ from migration import writer
 from migration.models import ImportBatch
 from migration.pipeline import Plan, rank_change_row
 from migration.rows import (
+    CONSENT_PREFIX,
     CUSTOMER_FIELDS,
     NOT_RESTORED,
     PREVIEW_ROWS,
@@ -32,6 +34,10 @@ from ranks.models import RankChange, RankPolicy
 from tags.models import CustomerTag
 
 logger = logging.getLogger("loyalty.imports")
+
+
+def _yes_no(granted: bool | None) -> str:
+    return str(_("agreed") if granted else _("not agreed"))
 
 
 class Planning:
@@ -88,6 +94,18 @@ class Planning:
         row.tags = [tag for tag in dict.fromkeys(row.tags) if tag not in links]
         if row.tags:
             changed.append("tags")
+        agreed = {
+            channel: state[0]
+            for channel, state in self.current_consents.get(current["id"], {}).items()
+        }
+        # Only answers that change anything: "no" for someone never asked records nothing.
+        row.consents = {
+            channel: granted
+            for channel, granted in row.consents.items()
+            if agreed.get(channel, None if granted else False) != granted
+        }
+        if row.consents:
+            changed.append("consents")
         row.changed = changed
 
     @staticmethod
@@ -139,6 +157,12 @@ class Planning:
                 for row in rows
                 for tag_id in dict.fromkeys(row.tags)
             )
+        plan.consents = [
+            (row.customer_id, channel, granted, now, MarketingConsent.Source.IMPORT)
+            for row in [*creates, *(r for r, _c in updates)]
+            for channel, granted in row.consents.items()
+            if granted or row.outcome == "update"
+        ]
         plan.points = [
             (cid, delta, PointsTransaction.Reason.IMPORT, after, self.reference, now,
              self.actor_pk)
@@ -276,6 +300,15 @@ class Planning:
             }
             if row.tags:
                 changes[str(_("Tags"))] = [None, _("added by the import")]
+            before_consents = self.current_consents.get(row.customer_id, {})
+            for channel, granted in row.consents.items():
+                label = str(_("Marketing consent: %(channel)s") % {"channel": channel.label})
+                state = before_consents.get(channel)
+                changes[label] = [_yes_no(state and state[0]), _yes_no(granted)]
+                # What undo puts back: the earlier answer with its time and source, or none.
+                batch.previous[str(row.customer_id)][f"{CONSENT_PREFIX}{channel}"] = (
+                    [writer.json_safe(part) for part in state] if state else None
+                )
             plan.events.append(
                 (
                     row.customer_id,

@@ -65,6 +65,8 @@ WINDOW = 3  # batches: the one being read, the one being built, the one being wr
 
 # Undo restores these differently: points through a reversing ledger entry, and the time of
 # the last change is the undo's own.
+# Keys of ImportBatch.previous that hold a channel's consent before the import (None: none).
+CONSENT_PREFIX = "consent:"
 NOT_RESTORED = ("updated_at", "points_balance", "lifetime_points", "search_text")
 
 
@@ -83,6 +85,7 @@ class ParsedRow:
     values: dict = field(default_factory=dict)  # model attname → value
     custom: dict = field(default_factory=dict)  # custom key → value (None removes)
     tags: list = field(default_factory=list)  # tag ids
+    consents: dict = field(default_factory=dict)  # channel → agreed
     new_tags: list = field(default_factory=list)  # names of tags to create if the row is valid
     points: int | None = None
     phone_forms: list | None = None

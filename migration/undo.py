@@ -15,12 +15,14 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from customers.models import (
     Customer,
     CustomerEvent,
     CustomerTask,
+    MarketingConsent,
     Order,
     PointsTransaction,
     RewardRedemption,
@@ -29,8 +31,8 @@ from customers.phone import phone_search_forms
 from migration import writer
 from migration.engine import forget_cached_figures
 from migration.models import ImportJob
-from migration.pipeline import EVENT_COLUMNS, RANK_COLUMNS, rank_change_row
-from migration.rows import CUSTOMER_FIELDS, SEARCH_INPUTS, search_text_of
+from migration.pipeline import CONSENT_COLUMNS, EVENT_COLUMNS, RANK_COLUMNS, rank_change_row
+from migration.rows import CONSENT_PREFIX, CUSTOMER_FIELDS, SEARCH_INPUTS, search_text_of
 from ranks.models import Rank, RankChange
 from ranks.services import reevaluate_customers
 from tags.models import CustomerTag, Tag
@@ -218,11 +220,32 @@ def _take_back_points(points: dict, created: set, reference: str, actor, now) ->
     writer.update(Customer, ["points_balance", "lifetime_points"], balances)
 
 
+def _restore_consents(previous: dict[int, dict]) -> dict[int, dict]:
+    """Put back the marketing consent the import changed (an answer it gave where there was
+    none is removed); returns `previous` without the consent entries."""
+    fields, removed, restored = {}, defaultdict(list), []
+    for pk, values in previous.items():
+        for key in [key for key in values if key.startswith(CONSENT_PREFIX)]:
+            state, channel = values[key], key.removeprefix(CONSENT_PREFIX)
+            if state is None:
+                removed[channel].append(pk)
+            else:
+                granted, changed_at, source = state
+                restored.append((pk, channel, granted, parse_datetime(changed_at), source))
+        fields[pk] = {k: v for k, v in values.items() if not k.startswith(CONSENT_PREFIX)}
+    for channel, pks in removed.items():
+        for chunk in _chunks(pks):
+            MarketingConsent.objects.filter(customer_id__in=chunk, channel=channel).delete()
+    writer.upsert(MarketingConsent, CONSENT_COLUMNS, restored, key=("customer_id", "channel"))
+    return fields
+
+
 def _restore(previous: dict[int, dict], now, *, actor=None, note: str = "") -> None:
     """Put the recorded values back, column sets grouped so each group is one UPDATE. A rank
     put back is a rank change like any other: it goes into the rank history."""
     rank_names = dict(Rank.objects.values_list("pk", "name"))
     history = []
+    previous = _restore_consents(previous)
 
     groups = defaultdict(list)
     for pk, values in previous.items():

@@ -158,6 +158,23 @@ def insert(
     return result
 
 
+def upsert(model, columns: list[str], rows: list[tuple], *, key: tuple[str, ...], cursor=None):
+    """INSERT the rows; a row whose `key` columns match an existing one updates its other
+    columns instead (through the staging table, one statement)."""
+    if not rows:
+        return
+    table = model._meta.db_table
+    names = ", ".join(columns)
+    assignments = ", ".join(f"{name} = EXCLUDED.{name}" for name in columns if name not in key)
+    with _cursor(cursor) as cursor:
+        _stage(cursor, model, columns, rows)
+        cursor.execute(
+            f"INSERT INTO {table} ({names}) SELECT {names} FROM {STAGE} WHERE 1 = 1"  # noqa: S608
+            f" ON CONFLICT ({', '.join(key)}) DO UPDATE SET {assignments}"
+        )
+        cursor.execute(f"DROP TABLE {STAGE}")
+
+
 def allocate_ids(model, count: int) -> list[int]:
     """`count` primary keys for rows about to be inserted, so that rows referring to them can
     be built before the insert. PostgreSQL takes them from the table's sequence; SQLite (whose

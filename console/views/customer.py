@@ -52,6 +52,7 @@ class CustomerDetailView(PermissionRequiredMixin, DetailView):
             override_form.fields["rank"].widget.choices = [(r.pk, r.name) for r in why["ranks"]]
         return super().get_context_data(
             tags=customer_tags(customer),
+            consents=customer.consents.order_by("channel"),
             orders=customer.orders.select_related("store")[:50],
             points=customer.points_transactions.select_related("created_by")[:50],
             redemptions=customer.redemptions.select_related("reward", "store")[:50],
@@ -85,6 +86,14 @@ class CustomerFormMixin:
             rank, reason = change
             set_override(customer=customer, rank=rank, reason=reason, actor=self.request.user)
 
+    def save_consents(self, form, customer):
+        services.set_consents(
+            customer=customer,
+            answers=form.consent_answers(),
+            source=form.cleaned_data.get("consent_source") or "form",
+            actor=self.request.user,
+        )
+
     def form_invalid(self, form):
         messages.error(self.request, _("Please correct the errors below."))
         return super().form_invalid(form)
@@ -101,6 +110,7 @@ class CustomerCreateView(PermissionRequiredMixin, CustomerFormMixin, CreateView)
         self.object = services.customer_create(data=data, actor=self.request.user)
         form.instance = self.object
         self.save_rank(form, self.object)
+        self.save_consents(form, self.object)
         messages.success(self.request, _("Customer %(name)s was created.") % {"name": self.object})
         return HttpResponseRedirect(self.object.get_absolute_url())
 
@@ -119,5 +129,6 @@ class CustomerUpdateView(PermissionRequiredMixin, CustomerFormMixin, UpdateView)
         )
         if change is not None:
             self.save_rank(form, self.object)
+        self.save_consents(form, self.object)
         messages.success(self.request, _("Changes to %(name)s were saved.") % {"name": self.object})
         return HttpResponseRedirect(self.object.get_absolute_url())

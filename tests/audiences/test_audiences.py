@@ -17,7 +17,7 @@ from loyalty_admin.roles import ADMINISTRATOR, MARKETING, SALES
 from tags import services as tag_services
 from tags.models import CustomerTag, Tag
 from tests.conftest import make_staff
-from tests.customers.factories import CustomerFactory, TagFactory
+from tests.customers.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -30,10 +30,16 @@ def ids(queryset) -> set[int]:
 def hue():
     """Three customers in Huế (one inactive), two in Vinh."""
     return {
-        "hue": CustomerFactory.create_batch(2, city="Huế")
-        + [CustomerFactory(city="Huế", status="inactive")],
+        "hue": [
+            *CustomerFactory.create_batch(2, city="Huế"),
+            CustomerFactory(city="Huế", status="inactive"),
+        ],
         "vinh": CustomerFactory.create_batch(2, city="Vinh"),
     }
+
+
+def add_member(audience, customer):
+    AudienceMember.objects.create(audience=audience, customer=customer, added_at=customer.joined_at)
 
 
 def save_from_list(client, query, name, kind="dynamic"):
@@ -95,7 +101,9 @@ def test_a_large_snapshot_runs_as_a_job_with_progress(
 def test_the_audience_criterion_alone_and_combined(hue):
     static = Audience.objects.create(name="S", name_key="s", kind="static")
     for customer in [hue["hue"][0], hue["vinh"][0]]:
-        AudienceMember.objects.create(audience=static, customer=customer, added_at=customer.joined_at)
+        AudienceMember.objects.create(
+            audience=static, customer=customer, added_at=customer.joined_at
+        )
     dynamic = Audience.objects.create(name="D", name_key="d", rule="city=Huế&status=active")
     assert ids(customers_matching(f"audience={static.pk}")) == {
         hue["hue"][0].pk,
@@ -149,7 +157,9 @@ def test_bulk_add_and_remove_on_ticked_rows_and_all_matching(staff_client, hue):
     confirm = client.post(reverse("audiences:bulk"), {**data, "audience_action": "add"})
     assert "Add 2 customers to “S”?" in confirm.content.decode()
     response = client.post(
-        reverse("audiences:bulk"), {**data, "audience_action": "add", "confirmed": "yes"}, follow=True
+        reverse("audiences:bulk"),
+        {**data, "audience_action": "add", "confirmed": "yes"},
+        follow=True,
     )
     assert "2 customers added to “S”." in response.content.decode()
     assert {m.customer_id for m in audience.members.all()} == set(ticked)
@@ -302,7 +312,9 @@ def test_a_file_removes_members_from_an_excel_sheet(
     audience = Audience.objects.create(name="S", name_key="s", kind="static")
     members = CustomerFactory.create_batch(3)
     for customer in members:
-        AudienceMember.objects.create(audience=audience, customer=customer, added_at=customer.joined_at)
+        AudienceMember.objects.create(
+            audience=audience, customer=customer, added_at=customer.joined_at
+        )
     data = xlsx_bytes([["Email"], [members[0].email], [members[1].email]])
     client = staff_client(MARKETING)
     with django_capture_on_commit_callbacks(execute=True):
@@ -324,7 +336,9 @@ def test_a_file_removes_members_from_an_excel_sheet(
         ("binary.csv", b"\x00\x01\x02\xff\xfe\x00junk" * 50, "This is not a text file."),
     ],
 )
-def test_a_bad_file_is_refused_with_the_reason(staff_client, settings, tmp_path, name, content, message):
+def test_a_bad_file_is_refused_with_the_reason(
+    staff_client, settings, tmp_path, name, content, message
+):
     settings.MEDIA_ROOT = tmp_path
     audience = Audience.objects.create(name="S", name_key="s", kind="static")
     client = staff_client(MARKETING)
@@ -413,7 +427,9 @@ def test_a_rule_naming_itself_is_refused(staff_client):
 
 def test_deleting_an_audience_in_use_is_refused_and_names_the_users(staff_client):
     audience = Audience.objects.create(name="A", name_key="a", rule="city=Hue")
-    Tag.objects.create(name="Hue fans", slug="hue", kind="automatic", rule=f"audience={audience.pk}")
+    Tag.objects.create(
+        name="Hue fans", slug="hue", kind="automatic", rule=f"audience={audience.pk}"
+    )
     Audience.objects.create(name="B", name_key="b", rule=f"not_audience={audience.pk}&city=Vinh")
     client = staff_client(MARKETING)
     page = client.get(reverse("audiences:delete", args=[audience.pk])).content.decode()
