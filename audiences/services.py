@@ -377,6 +377,9 @@ def run_audience_job(job_id: int) -> AudienceJob:
         job.fail(" ".join(getattr(error, "messages", [])) or error)
         return job
     job.finish(outcome=outcome)
+    if job.upload:  # read and applied: only a failed run keeps its file, for the retry
+        job.upload.delete(save=False)
+        AudienceJob.objects.filter(pk=job.pk).update(upload="")
     return job
 
 

@@ -140,6 +140,8 @@ def render_markdown(result: dict) -> str:
             )
     if result.get("imports"):
         lines += _import_lines(result["imports"])
+    if result.get("audiences"):
+        lines += _audience_lines(result["audiences"])
     for note in result.get("notes", []):
         lines += ["", note]
     return "\n".join(lines) + "\n"
@@ -230,7 +232,43 @@ def _import_lines(imports: list[dict]) -> list[str]:
     return [*lines, "", feasibility] if feasibility else lines
 
 
-SECTIONS = {"lists": "Customer list", "exports": "Export", "ranks": "Ranks", "imports": "Import"}
+SECTIONS = {
+    "lists": "Customer list",
+    "exports": "Export",
+    "ranks": "Ranks",
+    "imports": "Import",
+    "audiences": "Audiences",
+}
+
+
+def _audience_lines(rows: list[dict]) -> list[str]:
+    """The Audiences table: each figure with its peer of the same run, as a ratio (ours over
+    the peer: at most the target)."""
+    lines = [
+        "",
+        "### Audiences",
+        "",
+        "Targets: a filter counted as an audience costs no more than the list's own capped count "
+        "of it (≤ 1.25x, for noise); a static audience of 100,000 opened in the list, page 1 and "
+        "a deep page, within 1.5x of the unfiltered list's first page.",
+        "",
+        "| work | ours p50 / p95 | found | peer | peer p50 | ratio | plan | target |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        ours, peer = row["ours"], row.get("peer")
+        if peer:
+            ok = row["ratio"] <= row["target"]
+            verdict = f"{_mark(ok)} ≤ {row['target']}x"
+            peer_cells = f"{row['peer_title']} | {peer['p50_ms']:,} ms | {row['ratio']}x"
+        else:
+            verdict, peer_cells = "", "— | — | —"
+        plan = _plan_cell(row["explain"]) if row.get("explain") else ""
+        lines.append(
+            f"| {row['title']} | {ours['p50_ms']:,} / {ours['p95_ms']:,} ms | {row['found']} "
+            f"| {peer_cells} | {plan} | {verdict} |"
+        )
+    return lines
 
 
 def carry_over(result: dict, previous_file: Path) -> dict:

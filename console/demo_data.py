@@ -9,10 +9,13 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from audiences.models import Audience
+from audiences.services import create_static_from_rule, save_audience
 from customers.models import (
     Customer,
     CustomerTask,
     CustomFieldDefinition,
+    MarketingConsent,
     Order,
     PointsTransaction,
     Reward,
@@ -415,6 +418,19 @@ def seed_demo(customers: int = 3000, seed: int = 20261122) -> dict:
     RewardRedemption.objects.bulk_create(redemptions, batch_size=2000)
     CustomerTask.objects.bulk_create(tasks, batch_size=2000)
     CustomerTag.objects.bulk_create(links, batch_size=2000)
+    consents = [
+        MarketingConsent(
+            customer=customer,
+            channel=channel,
+            granted=rng.random() < 0.8,
+            changed_at=customer.joined_at,
+            source=rng.choice(["form", "counter", "import"]),
+        )
+        for customer in people
+        for channel in MarketingConsent.Channel
+        if rng.random() < 0.55
+    ]
+    MarketingConsent.objects.bulk_create(consents, batch_size=2000)
     Customer.objects.bulk_update(
         people,
         [
@@ -434,4 +450,24 @@ def seed_demo(customers: int = 3000, seed: int = 20261122) -> dict:
         "redemptions": len(redemptions),
         "tasks": len(tasks),
         "tags": len(links),
+        "consents": len(consents),
     }
+
+
+def seed_audiences(owner=None) -> list[Audience]:
+    """Two demo audiences on the demo data: a dynamic segment and a static snapshot."""
+    gold = Rank.objects.filter(code="gold").first()
+    rule = f"rank={gold.pk}&reachable=email" if gold else "reachable=email"
+    dynamic = Audience(
+        name="Gold members reachable by email",
+        description="For the year-end gold campaign.",
+        rule=rule,
+    )
+    save_audience(audience=dynamic, actor=owner)
+    static, _job = create_static_from_rule(
+        name="Hà Nội shoppers, November snapshot",
+        description="Who had bought in Hà Nội when the November mailing went out.",
+        rule="city=Hà Nội&purchased_days=365",
+        actor=owner,
+    )
+    return [dynamic, static]

@@ -293,6 +293,7 @@ def test_a_file_adds_members_counting_duplicates_and_returning_the_unmatched(
         "unmatched": 3,
     }
     assert {m.customer_id for m in audience.members.all()} == {a.pk, b.pk, c.pk}
+    assert not job.upload and not list((tmp_path / "audiences" / "uploads").iterdir())
     errors = client.get(reverse("audiences:job_errors", args=[job.pk]))
     lines = b"".join(errors.streaming_content).decode("utf-8-sig").splitlines()
     assert lines[0] == "Row,Value,Problem"

@@ -6,6 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from audiences.models import Audience
 from bench import report
 from bench.run import _bench_user
 from customers.models import Customer, Order, PointsTransaction
@@ -68,6 +69,19 @@ def test_bench_seeds_measures_and_reports(tmp_path, capsys, settings):
         "peer_default",
         "peer_tuned",
     }
+    audiences = {row["key"]: row for row in result["audiences"]}
+    assert audiences["count_rank_city"]["same"] is True  # the audience counts what the list does
+    assert audiences["count_rank_city"]["ratio"] > 0
+    assert "count_deep_page" not in audiences  # a page is not a filter
+    assert int(audiences["snapshot"]["found"].replace(",", "")) >= 200
+    assert audiences["metrics"]["found"] == audiences["snapshot"]["found"]
+    assert (audiences["why_member"]["found"], audiences["why_non-member"]["found"]) == (
+        "in",
+        "out",
+    )
+    assert audiences["open_deep"]["ratio"] > 0
+    assert not Audience.objects.exists()  # the bench's audiences are removed
+    assert "### Audiences" in (tmp_path / "latest.md").read_text()
     assert imports["ours_csv"]["created"] == imports["ours_xlsx"]["created"] == 300
     assert imports["ours_update"]["updated"] > 0 and imports["copy"]["rows"] == 300
     assert imports["copy_all"]["rows"] == 300 and imports["copy_all"]["copy_share"] > 0

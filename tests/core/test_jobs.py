@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from core.jobs import Job, fail_stalled_jobs, job_models
-from core.management.commands.worker import sweep_until
+from core.management.commands.worker import run_periodic, sweep_until
 from customers.models import ExportJob
 from migration.models import ImportJob
 from ranks.models import RankRecalculation
@@ -71,7 +71,8 @@ def test_the_sweep_fails_silent_jobs_of_every_kind_and_leaves_live_ones():
     assert fail_stalled_jobs() == 0
 
 
-def test_the_worker_sweeps_at_start_and_keeps_going_after_an_error(monkeypatch):
+def test_the_worker_sweeps_at_start_and_keeps_going_after_an_error(monkeypatch, settings):
+    settings.WORKER_PERIODIC = []
     calls = []
 
     def sweep():
@@ -90,3 +91,24 @@ def test_the_worker_sweeps_at_start_and_keeps_going_after_an_error(monkeypatch):
     stop.set()
     thread.join(timeout=5)
     assert not thread.is_alive() and len(calls) >= 3
+
+
+PERIODIC_CALLS = []
+
+
+def periodic_job():
+    PERIODIC_CALLS.append(1)
+    if len(PERIODIC_CALLS) == 2:
+        raise RuntimeError("the database went away")
+
+
+def test_the_worker_runs_periodic_work_at_its_interval_and_survives_its_errors(settings):
+    settings.WORKER_PERIODIC = [(f"{__name__}.periodic_job", 60)]
+    PERIODIC_CALLS.clear()
+    last_run = {}
+    run_periodic(last_run, now=1000.0)  # at start
+    run_periodic(last_run, now=1030.0)  # within the interval: not again
+    assert len(PERIODIC_CALLS) == 1
+    run_periodic(last_run, now=1061.0)  # its turn; it fails, and is logged
+    run_periodic(last_run, now=1122.0)  # and runs again at the next
+    assert len(PERIODIC_CALLS) == 3

@@ -21,8 +21,7 @@ EMAIL, SMS, APP = MarketingConsent.Channel
 
 def state(customer) -> dict:
     return {
-        c.channel: (c.granted, c.source)
-        for c in MarketingConsent.objects.filter(customer=customer)
+        c.channel: (c.granted, c.source) for c in MarketingConsent.objects.filter(customer=customer)
     }
 
 

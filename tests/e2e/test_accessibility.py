@@ -11,7 +11,13 @@ from tests.loyalty_admin.test_access import DECISIONS, POST_ONLY, url_for
 pytestmark = BROWSER_TESTS
 
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
-NOT_PAGES = {"logout", "customers:options", "customers:export_download", "migration:error_file"}
+NOT_PAGES = {
+    "logout",
+    "customers:options",
+    "customers:export_download",
+    "migration:error_file",
+    "audiences:job_errors",
+}
 
 
 def violations(page) -> list[str]:

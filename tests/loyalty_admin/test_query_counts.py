@@ -58,9 +58,10 @@ def test_export_detail(client, django_assert_num_queries):
 
 
 def test_customer_edit_form(client, django_assert_num_queries):
-    # the customer (with rank, store, referrer), custom fields, ranks and stores for the selects
+    # the customer (with rank, store, referrer), custom fields, ranks and stores for the selects,
+    # the marketing consent it has
     customer = CustomerFactory(rank=RankFactory())
-    pinned(client, reverse("customers:update", args=[customer.pk]), 4, django_assert_num_queries)
+    pinned(client, reverse("customers:update", args=[customer.pk]), 5, django_assert_num_queries)
 
 
 def test_rank_policy_page(client, django_assert_num_queries):

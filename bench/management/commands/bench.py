@@ -61,6 +61,7 @@ class Command(BaseCommand):
         parser.add_argument("--skip-exports", action="store_true")
         parser.add_argument("--skip-ranks", action="store_true")
         parser.add_argument("--skip-imports", action="store_true")
+        parser.add_argument("--skip-audiences", action="store_true")
         parser.add_argument(
             "--import-rows", type=int, default=100_000, help="Rows of the generated import file."
         )
@@ -101,6 +102,7 @@ class Command(BaseCommand):
             "exports": [],
             "ranks": [],
             "imports": [],
+            "audiences": [],
             "notes": [],
         }
         if not options["skip_lists"]:
@@ -108,6 +110,11 @@ class Command(BaseCommand):
             result["lists"] = run.measure_lists(
                 size, options["repeat"], options["peer_repeat"], log=self.stdout.write
             )
+        if not options["skip_audiences"]:
+            from bench import audiences
+
+            self.stdout.write("Audiences:")
+            result["audiences"] = audiences.measure_audiences(size, log=self.stdout.write)
         if not options["skip_ranks"]:
             self.stdout.write("Ranks:")
             result["ranks"] = run.measure_rank_work()

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from console.demo_data import seed_demo
+from console.demo_data import seed_audiences, seed_demo
 from customers.models import Customer
 
 
@@ -19,6 +19,7 @@ class Command(BaseCommand):
         from ranks.services import recalculate_all
 
         recalculate_all()
+        seed_audiences()  # after the ranks, which the dynamic one names
         self.stdout.write(
             self.style.SUCCESS(", ".join(f"{value:,} {name}" for name, value in counts.items()))
         )

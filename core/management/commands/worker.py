@@ -18,9 +18,10 @@ from core.jobs import fail_stalled_jobs
 logger = logging.getLogger("loyalty.jobs")
 
 
-def run_periodic(last_run: dict[str, float]) -> None:
-    """Run each WORKER_PERIODIC callable whose interval has passed since it last ran."""
-    now = time.monotonic()
+def run_periodic(last_run: dict[str, float], now: float | None = None) -> None:
+    """Run each WORKER_PERIODIC callable whose interval has passed since it last ran (`now`: a
+    monotonic clock reading)."""
+    now = time.monotonic() if now is None else now
     for path, seconds in settings.WORKER_PERIODIC:
         if path in last_run and now - last_run[path] < seconds:
             continue
