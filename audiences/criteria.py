@@ -22,14 +22,15 @@ _expanding: ContextVar[tuple[int, ...]] = ContextVar("audiences_expanding", defa
 PARAMETERS = ("audience", "not_audience")
 
 
-def _apply_rule(audience: Audience, queryset):
-    """`queryset` narrowed by the dynamic audience's rule (none for an invalid or cyclic one)."""
+def _apply_rule(audience: Audience, queryset, like=None):
+    """`queryset` narrowed by the dynamic audience's rule (none for an invalid or cyclic one);
+    `like`, the filter set asking, lends its rewards and custom fields."""
     stack = _expanding.get()
     if audience.pk in stack:
         return queryset.none()
     token = _expanding.set((*stack, audience.pk))
     try:
-        filterset = CustomerFilterSet(QueryDict(audience.rule), queryset=queryset)
+        filterset = CustomerFilterSet(QueryDict(audience.rule), queryset=queryset, like=like)
         if not filterset.is_valid():
             return queryset.none()
         return filterset.qs
@@ -37,29 +38,36 @@ def _apply_rule(audience: Audience, queryset):
         _expanding.reset(token)
 
 
-def members_exist(audience: Audience) -> Exists:
+def members_exist(audience: Audience, like=None) -> Exists:
     """The outer customer is a member of the audience (either kind)."""
     if audience.is_static:
         return Exists(AudienceMember.objects.filter(audience=audience, customer=OuterRef("pk")))
-    return Exists(_apply_rule(audience, Customer.objects.all()).filter(pk=OuterRef("pk")))
+    rule = _apply_rule(audience, Customer.objects.all(), like)
+    return Exists(rule.filter(pk=OuterRef("pk")))
 
 
-def in_audience(queryset, audience: Audience):
+def in_audience(queryset, audience: Audience, like=None):
     if audience.is_static:
         return queryset.filter(members_exist(audience))
-    return _apply_rule(audience, queryset)
+    return _apply_rule(audience, queryset, like)
 
 
-def _in_all(queryset, name, value):
-    for audience in value:
-        queryset = in_audience(queryset, audience)
-    return queryset
+class InAllFilter(ModelChoicesFilter):
+    """In every chosen audience."""
+
+    def filter(self, qs, value):
+        for audience in value or ():
+            qs = in_audience(qs, audience, like=self.parent)
+        return qs
 
 
-def _in_none(queryset, name, value):
-    for audience in value:
-        queryset = queryset.filter(~members_exist(audience))
-    return queryset
+class InNoneFilter(ModelChoicesFilter):
+    """In none of the chosen audiences."""
+
+    def filter(self, qs, value):
+        for audience in value or ():
+            qs = qs.filter(~members_exist(audience, like=self.parent))
+        return qs
 
 
 def referenced_ids(rule: str) -> set[int]:
@@ -73,11 +81,10 @@ def referenced_ids(rule: str) -> set[int]:
     }
 
 
-def _criterion(label, method):
-    return ModelChoicesFilter(
+def _criterion(kind, label):
+    return kind(
         label=label,
         queryset=every(Audience),
-        method=method,
         distinct=False,
         widget=RemoteSelectMultiple(reverse_lazy("customers:options", args=["audiences"])),
     )
@@ -86,8 +93,8 @@ def _criterion(label, method):
 def register() -> None:
     add_criteria(
         {
-            "audience": _criterion(_("In the audiences (all)"), _in_all),
-            "not_audience": _criterion(_("Not in the audiences"), _in_none),
+            "audience": _criterion(InAllFilter, _("In the audiences (all)")),
+            "not_audience": _criterion(InNoneFilter, _("Not in the audiences")),
         },
         after="tags_none",
         section="audiences",

@@ -42,13 +42,14 @@ SORTS = {
 }
 
 
-def rule_in_words(audience: Audience) -> list[tuple[str, str]]:
-    """Each criterion of the rule as (label, value in words); [] for a rule that is not valid."""
+def rule_in_words(audience: Audience) -> list[tuple[str, str]] | None:
+    """Each criterion of the rule as (label, value in words); None for a rule that is no
+    longer valid (a rank, tag or audience it named is gone)."""
     if not audience.rule:
         return []
     filterset = customer_filterset(audience.rule)
     if not filterset.is_valid():
-        return []
+        return None
     words = [(label, shown) for _name, label, shown in criteria_in_words(filterset)]
     if filterset.form.cleaned_data.get("archived"):
         words.append((_("Archived"), _("yes")))

@@ -18,6 +18,7 @@ from django.utils.translation import ngettext
 
 from audiences.criteria import in_audience, referenced_ids
 from audiences.models import Audience, AudienceChange, AudienceJob, AudienceMember
+from core.db import refresh_statistics
 from core.files import FileRejected, open_source
 from core.xlsx_safety import escape_csv
 from customers.bulk import bulk_queryset, register_bulk_action
@@ -117,6 +118,8 @@ def save_audience(*, audience: Audience, actor, everyone_ok: bool = False) -> Au
         raise ValidationError(errors)
     if creating:
         audience.owner = audience.owner or actor
+        if audience.is_static:  # members come by hand or file; a snapshot keeps its rule
+            audience.rule, audience.freeze_on = "", None
     try:
         with transaction.atomic():  # two people naming two audiences alike at once
             audience.save()
@@ -218,7 +221,13 @@ def remove_members(*, audience: Audience, queryset, actor) -> int:
     return removed
 
 
+# Members written at once beyond which the planner's statistics are refreshed at once.
+ANALYZE_AFTER = 10_000
+
+
 def _after_members_changed(audience, action, count: int, actor, detail: str = "") -> None:
+    if count >= ANALYZE_AFTER:
+        refresh_statistics(AudienceMember)
     if count:
         record_change(
             audience,
@@ -337,6 +346,8 @@ def _snapshot(job: AudienceJob) -> dict:
         )
         job.beat(rows_done=min(stop, high + 1) - low)
         start = stop
+    if added >= ANALYZE_AFTER:
+        refresh_statistics(AudienceMember)
     now = timezone.now()
     with transaction.atomic():
         if job.kind == AudienceJob.Kind.FREEZE:

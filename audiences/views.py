@@ -68,9 +68,6 @@ class AudienceDetailView(PermissionRequiredMixin, DetailView):
         audience = self.object
         context = super().get_context_data(**kwargs)
         context["rule_words"] = selectors.rule_in_words(audience)
-        context["rule_valid"] = (
-            not audience.rule or bool(context["rule_words"]) or (audience.is_static)
-        )
         context["metrics"] = selectors.metrics(audience)
         context["history"] = audience.changes.select_related("actor")[:20]
         context["jobs"] = audience.jobs.select_related("created_by")[:5]

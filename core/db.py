@@ -131,3 +131,12 @@ def postgresql_only(statements: list[str]):
             schema_editor.execute(statement)
 
     return apply
+
+
+def refresh_statistics(model) -> None:
+    """ANALYZE the model's table now (PostgreSQL), after a set-based write that changed a large
+    part of it: until autovacuum gets to it the planner would plan with the old row counts (a
+    new audience of 100,000 members planned as 1,600 made its first list page 10x slower)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {model._meta.db_table}")

@@ -262,17 +262,24 @@ class CustomerFilterSet(filters.FilterSet):
         fields: list[str] = []
         form = FilterForm
 
-    def __init__(self, data=None, queryset=None, *, custom_fields=None, **kwargs):
+    def __init__(self, data=None, queryset=None, *, custom_fields=None, like=None, **kwargs):
+        """`like`: a filter set whose rewards and custom fields this one offers too (a rule
+        evaluated inside another filter, without reading them again)."""
         if queryset is None:
             queryset = Customer.objects.all()
         # Always bound: an empty filter still has to hide archived customers.
         super().__init__(data if data is not None else {}, queryset, **kwargs)
-        self.filters["reward"].extra["choices"] = [
-            (ANY_REWARD, _("Any reward")),
-            *Reward.objects.values_list("pk", "name"),
-        ]
-        if custom_fields is None:
-            custom_fields = CustomFieldDefinition.objects.filter(is_active=True)
+        self.reward_choices = (
+            like.reward_choices
+            if like is not None
+            else [(ANY_REWARD, _("Any reward")), *Reward.objects.values_list("pk", "name")]
+        )
+        self.filters["reward"].extra["choices"] = self.reward_choices
+        if like is not None:
+            custom_fields = like.custom_fields
+        elif custom_fields is None:
+            custom_fields = list(CustomFieldDefinition.objects.filter(is_active=True))
+        self.custom_fields = custom_fields
         self.custom_field_names = []
         for definition in custom_fields:
             name = f"cf_{definition.key}"
