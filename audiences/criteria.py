@@ -30,7 +30,7 @@ def _apply_rule(audience: Audience, queryset, like=None):
         return queryset.none()
     token = _expanding.set((*stack, audience.pk))
     try:
-        filterset = CustomerFilterSet(QueryDict(audience.rule), queryset=queryset, like=like)
+        filterset = CustomerFilterSet.for_rule(QueryDict(audience.rule), queryset, like=like)
         if not filterset.is_valid():
             return queryset.none()
         return filterset.qs
