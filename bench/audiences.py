@@ -59,7 +59,7 @@ def _joined_since_for(members: int) -> str:
     return row.date().isoformat()
 
 
-def measure_audiences(size: int, repeat: int = 7, log=print) -> list[dict]:
+def measure_audiences(size: int, repeat: int = 15, log=print) -> list[dict]:
     rows = []
     made: list[Audience] = []
     cap = settings.LIST_COUNT_CAP
@@ -76,12 +76,16 @@ def measure_audiences(size: int, repeat: int = 7, log=print) -> list[dict]:
                 name=f"Bench {case.key}", name_key=f"bench {case.key}", rule=rule
             )
             made.append(audience)
-            list_samples, (listed, _more) = _timed(
-                lambda rule=rule: capped_count(customers_matching(rule), cap), repeat
-            )
-            audience_samples, (counted, _more) = _timed(
-                lambda a=audience: capped_count(customers_matching(a.list_query), cap), repeat
-            )
+            list_samples, audience_samples = [], []
+            for _ in range(repeat):  # in turn, so the machine's swings fall on both alike
+                timed, (listed, _more) = _timed(
+                    lambda rule=rule: capped_count(customers_matching(rule), cap), 1
+                )
+                list_samples += timed
+                timed, (counted, _more) = _timed(
+                    lambda a=audience: capped_count(customers_matching(a.list_query), cap), 1
+                )
+                audience_samples += timed
             ours, peer = summarise(audience_samples), summarise(list_samples)
             rows.append(
                 {
@@ -155,31 +159,36 @@ def measure_audiences(size: int, repeat: int = 7, log=print) -> list[dict]:
 
 def _open_in_list(static: Audience, repeat: int, log) -> list[dict]:
     """The static audience in the customer list, page 1 and a deep page (by cursor), against
-    the unfiltered list's first page in the same run."""
+    the unfiltered list's first page. The three are timed in turn, round after round, so that
+    the machine's swings fall on all three alike."""
     rows = []
     with override_settings(ROOT_URLCONF="bench.urls"):
         client = Client()
         client.force_login(_bench_user())
         url = reverse("customers:list")
-        client.get(url)
-        unfiltered, _body, _status = _time_requests(client, url, repeat)
-        peer = summarise(unfiltered)
         members = customers_matching(static.list_query)
         deep = max(1, min(1000, static.members.count() // 50 // 2))
         cursor = cursor_at(members, DEFAULT_ORDERING, (deep - 1) * 50)
-        for key, title, query in (
-            ("open_first", "Static audience in the list, page 1", static.list_query),
-            (
-                "open_deep",
-                f"Static audience in the list, page {deep:,} (cursor)",
-                f"{static.list_query}&after={cursor}",
-            ),
+        pages = {
+            "unfiltered": url,
+            "open_first": f"{url}?{static.list_query}",
+            "open_deep": f"{url}?{static.list_query}&after={cursor}",
+        }
+        samples = {key: [] for key in pages}
+        for address in pages.values():
+            client.get(address)  # warm
+        for _ in range(repeat * 2):
+            for key, address in pages.items():
+                timed, _body, status = _time_requests(client, address, 1)
+                if status != 200:
+                    raise RuntimeError(f"{key}: the list answered {status}")
+                samples[key] += timed
+        peer = summarise(samples["unfiltered"])
+        for key, title in (
+            ("open_first", "Static audience in the list, page 1"),
+            ("open_deep", f"Static audience in the list, page {deep:,} (cursor)"),
         ):
-            client.get(f"{url}?{query}")
-            samples, _body, status = _time_requests(client, f"{url}?{query}", repeat)
-            if status != 200:
-                raise RuntimeError(f"{key}: the list answered {status}")
-            ours = summarise(samples)
+            ours = summarise(samples[key])
             rows.append(
                 {
                     "key": key,
