@@ -17,7 +17,13 @@
       // One series ({labels, values, colours}) or several ({labels, datasets: [{label, values, colour}]}).
       var datasets = data.datasets ? data.datasets.map(function (set) {
         return { label: set.label, data: set.values, backgroundColor: set.colour, borderWidth: 0 };
-      }) : [{
+      }) : [kind === "line" ? {
+        data: data.values,
+        borderColor: "#0d6efd",
+        backgroundColor: "#0d6efd",
+        borderWidth: 2,
+        tension: 0
+      } : {
         data: data.values,
         backgroundColor: data.colours || "#0d6efd",
         borderWidth: kind === "doughnut" ? 1 : 0
@@ -29,7 +35,7 @@
           maintainAspectRatio: false,
           animation: false,
           plugins: { legend: { display: kind === "doughnut" || datasets.length > 1, position: kind === "doughnut" ? "right" : "top" } },
-          scales: kind === "bar" ? { x: { ticks: { maxTicksLimit: 9 } }, y: { beginAtZero: true, ticks: { precision: 0 } } } : {}
+          scales: kind === "bar" || kind === "line" ? { x: { ticks: { maxTicksLimit: 9 } }, y: { beginAtZero: true, ticks: { precision: 0 } } } : {}
         }
       });
     });

@@ -112,3 +112,16 @@ def test_the_worker_runs_periodic_work_at_its_interval_and_survives_its_errors(s
     run_periodic(last_run, now=1061.0)  # its turn; it fails, and is logged
     run_periodic(last_run, now=1122.0)  # and runs again at the next
     assert len(PERIODIC_CALLS) == 3
+
+
+def test_the_worker_command_passes_db_worker_options_on(monkeypatch, settings):
+    """`manage.py worker --no-reload` (as `make run` starts it) reaches db_worker whole."""
+    from core.management.commands import worker
+
+    settings.JOB_SWEEP_SECONDS = 3600
+    settings.WORKER_PERIODIC = []
+    passed = []
+    monkeypatch.setattr(worker, "call_command", lambda name, *args: passed.append((name, args)))
+    monkeypatch.setattr(worker, "fail_stalled_jobs", lambda: 0)
+    worker.Command().run_from_argv(["manage.py", "worker", "--no-reload", "--batch"])
+    assert passed == [("db_worker", ("--no-reload", "--batch"))]

@@ -55,7 +55,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("worker_args", nargs=argparse.REMAINDER)
 
-    def handle(self, *args, worker_args, **options):
+    def run_from_argv(self, argv):
+        """Everything after `worker` goes to db_worker, options too (`--no-reload`): argparse
+        would refuse an option it does not know before any other argument."""
+        self.passed_on = argv[2:]
+        super().run_from_argv(argv[:2])
+
+    def handle(self, *args, worker_args=(), **options):
+        worker_args = [*getattr(self, "passed_on", ()), *worker_args]
         stop = threading.Event()
         sweeper = threading.Thread(
             target=sweep_until, args=(stop, settings.JOB_SWEEP_SECONDS), daemon=True
