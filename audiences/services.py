@@ -1,15 +1,12 @@
 """Writes on audiences: create and edit (with the rule checked), members added and removed
-set-based, snapshots and freezes (as jobs), files of identifiers, counts, archive and delete."""
+set-based, snapshots and freezes (as jobs), counts, archive and delete. Files of identifiers
+are in `audiences.files`."""
 
-import csv
-import io
 import logging
 from datetime import timedelta
-from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Max, Min
 from django.utils import timezone
@@ -19,8 +16,6 @@ from django.utils.translation import ngettext
 from audiences.criteria import in_audience, referenced_ids
 from audiences.models import Audience, AudienceChange, AudienceJob, AudienceMember
 from core.db import refresh_statistics
-from core.files import FileRejected, open_source
-from core.xlsx_safety import escape_csv
 from customers.bulk import bulk_queryset, register_bulk_action
 from customers.models import BulkChange, Customer
 from customers.search_text import name_key
@@ -29,7 +24,6 @@ from customers.selectors import (
     customer_filterset,
     customers_matching,
     filter_errors,
-    ids_by_identifier,
 )
 from tags.models import Tag
 
@@ -37,8 +31,6 @@ logger = logging.getLogger("loyalty.audit")
 
 # Customer ids per INSERT … SELECT of a snapshot: a progress step, and one short statement.
 SNAPSHOT_ID_SPAN = 50_000
-# Identifiers looked up per query when reading a file.
-FILE_BATCH = 2_000
 
 
 class SelectsEveryone(ValidationError):
@@ -175,7 +167,7 @@ def set_archived(*, audience: Audience, archived: bool, actor) -> None:
 # Members -------------------------------------------------------------------------------------
 
 
-def _insert_members(audience: Audience, customers_sql: str, params, *, source, actor) -> int:
+def insert_members(audience: Audience, customers_sql: str, params, *, source, actor) -> int:
     """INSERT … SELECT the customers `customers_sql` selects (one column of ids) as members;
     those already members are skipped. Returns how many were added."""
     table = AudienceMember._meta.db_table
@@ -190,7 +182,7 @@ def _insert_members(audience: Audience, customers_sql: str, params, *, source, a
         return max(cursor.rowcount, 0)
 
 
-def _ids_sql(queryset) -> tuple[str, tuple]:
+def ids_sql(queryset) -> tuple[str, tuple]:
     return queryset.order_by().values("pk").query.sql_with_params()
 
 
@@ -206,8 +198,8 @@ def refuse_dynamic(audience: Audience) -> None:
 def add_members(*, audience: Audience, queryset, actor, source=AudienceMember.Source.BULK) -> int:
     """Add the customers `queryset` selects to a static audience, in one statement."""
     refuse_dynamic(audience)
-    added = _insert_members(audience, *_ids_sql(queryset), source=source, actor=actor)
-    _after_members_changed(audience, AudienceChange.Action.ADDED, added, actor)
+    added = insert_members(audience, *ids_sql(queryset), source=source, actor=actor)
+    after_members_changed(audience, AudienceChange.Action.ADDED, added, actor)
     return added
 
 
@@ -217,7 +209,7 @@ def remove_members(*, audience: Audience, queryset, actor) -> int:
     removed, _by_model = AudienceMember.objects.filter(
         audience=audience, customer__in=queryset.order_by().values("pk")
     ).delete()
-    _after_members_changed(audience, AudienceChange.Action.REMOVED, removed, actor)
+    after_members_changed(audience, AudienceChange.Action.REMOVED, removed, actor)
     return removed
 
 
@@ -225,7 +217,7 @@ def remove_members(*, audience: Audience, queryset, actor) -> int:
 ANALYZE_AFTER = 10_000
 
 
-def _after_members_changed(audience, action, count: int, actor, detail: str = "") -> None:
+def after_members_changed(audience, action, count: int, actor, detail: str = "") -> None:
     if count >= ANALYZE_AFTER:
         refresh_statistics(AudienceMember)
     if count:
@@ -320,7 +312,7 @@ def start_snapshot(*, audience: Audience, kind: str, actor, via="web") -> Audien
         ) from None
     rule_customers = customers_matching(job.rule)
     if via != "web" or not capped_count(rule_customers, settings.BULK_SYNC_ROW_LIMIT)[1]:
-        return run_audience_job(job.pk)
+        return run_snapshot_job(job.pk)
     job.enqueue()
     return job
 
@@ -341,8 +333,8 @@ def _snapshot(job: AudienceJob) -> dict:
     while start <= high:
         stop = start + SNAPSHOT_ID_SPAN
         span = customers.filter(pk__gte=start, pk__lt=stop)
-        added += _insert_members(
-            audience, *_ids_sql(span), source=AudienceMember.Source.SNAPSHOT, actor=job.created_by
+        added += insert_members(
+            audience, *ids_sql(span), source=AudienceMember.Source.SNAPSHOT, actor=job.created_by
         )
         job.beat(rows_done=min(stop, high + 1) - low)
         start = stop
@@ -374,15 +366,13 @@ def _snapshot(job: AudienceJob) -> dict:
     return {"added": added}
 
 
-def run_audience_job(job_id: int) -> AudienceJob:
+def run_job(job_id: int, work) -> AudienceJob:
+    """Run a queued audience job with `work(job) -> outcome`; a failure is kept on the job."""
     job, claimed = AudienceJob.claim(job_id)
     if not claimed:
         return job
     try:
-        if job.kind in (AudienceJob.Kind.SNAPSHOT, AudienceJob.Kind.FREEZE):
-            outcome = _snapshot(job)
-        else:
-            outcome = _apply_file(job)
+        outcome = work(job)
     except Exception as error:
         logger.exception("audience job %s failed", job.pk)
         job.fail(" ".join(getattr(error, "messages", [])) or error)
@@ -392,6 +382,10 @@ def run_audience_job(job_id: int) -> AudienceJob:
         job.upload.delete(save=False)
         AudienceJob.objects.filter(pk=job.pk).update(upload="")
     return job
+
+
+def run_snapshot_job(job_id: int) -> AudienceJob:
+    return run_job(job_id, _snapshot)
 
 
 def freeze_due(*, today=None, actor=None) -> list[AudienceJob]:
@@ -411,121 +405,6 @@ def freeze_due(*, today=None, actor=None) -> list[AudienceJob]:
         except ValidationError as error:
             logger.warning("audience %s not frozen: %s", audience.pk, " ".join(error.messages))
     return jobs
-
-
-# Files of identifiers ------------------------------------------------------------------------
-
-
-def start_file_job(*, audience: Audience, upload, remove: bool, actor) -> AudienceJob:
-    """Check the uploaded file as imports do (content, encoding, caps) and queue its run."""
-    refuse_dynamic(audience)
-    job = AudienceJob(
-        audience=audience,
-        kind=AudienceJob.Kind.FILE_REMOVE if remove else AudienceJob.Kind.FILE_ADD,
-        created_by=actor,
-        upload_name=Path(upload.name).name[:255],
-    )
-    job.upload.save(Path(upload.name).name, upload, save=False)
-    try:
-        open_source(Path(job.upload.path), job.upload_name)
-    except FileRejected:
-        job.upload.delete(save=False)
-        raise
-    job.save()
-    job.enqueue()
-    return job
-
-
-def _no_one() -> str:
-    return _("No customer has this member number, email, mobile number or old member ID.")
-
-
-def _apply_file(job: AudienceJob) -> dict:
-    """Read the file's first column as identifiers; add (or remove) the customers they name in
-    one transaction at the end, so a failure writes nothing. Unmatched lines go to an error
-    file; duplicates are counted and skipped."""
-    source = open_source(Path(job.upload.path), job.upload_name)
-    total = 0
-    seen_ids: set[int] = set()
-    unmatched: list[tuple[int, str, str]] = []
-    duplicates = 0
-    batch: list[tuple[int, str]] = []
-
-    def flush():
-        nonlocal duplicates
-        found = ids_by_identifier([value for _number, value in batch])
-        for number, value in batch:
-            pk = found.get(value)
-            if pk is None:
-                unmatched.append((number, value, _no_one()))
-            elif pk in seen_ids:
-                duplicates += 1
-            else:
-                seen_ids.add(pk)
-        batch.clear()
-        job.beat(rows_done=total)
-
-    for number, cells in source.rows():
-        value = str(cells[0] if cells and cells[0] is not None else "").strip()
-        if value.endswith(".0") and value[:-2].isdigit():  # a number cell read as a float
-            value = value[:-2]
-        total += 1
-        if not value:
-            unmatched.append((number, value, _("The first cell is empty.")))
-            continue
-        batch.append((number, value))
-        if len(batch) >= FILE_BATCH:
-            flush()
-    if batch:
-        flush()
-    audience, actor = job.audience, job.created_by
-    ids = sorted(seen_ids)
-    with transaction.atomic():
-        if job.kind == AudienceJob.Kind.FILE_ADD:
-            changed = 0
-            for start in range(0, len(ids), 10_000):
-                chunk = Customer.objects.filter(pk__in=ids[start : start + 10_000])
-                changed += _insert_members(
-                    audience, *_ids_sql(chunk), source=AudienceMember.Source.FILE, actor=actor
-                )
-            action = AudienceChange.Action.ADDED
-        else:
-            changed = 0
-            for start in range(0, len(ids), 10_000):
-                changed += AudienceMember.objects.filter(
-                    audience=audience, customer_id__in=ids[start : start + 10_000]
-                ).delete()[0]
-            action = AudienceChange.Action.REMOVED
-        _after_members_changed(
-            audience,
-            action,
-            changed,
-            actor,
-            _("%(n)s customers from the file “%(file)s”")
-            % {"n": f"{changed:,}", "file": job.upload_name},
-        )
-    if unmatched:
-        _write_error_file(job, unmatched)
-    return {
-        "lines": total,
-        "matched": len(ids),
-        "changed": changed,
-        "unchanged": len(ids) - changed,
-        "duplicates": duplicates,
-        "unmatched": len(unmatched),
-    }
-
-
-def _write_error_file(job: AudienceJob, unmatched: list[tuple[int, str, str]]) -> None:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([_("Row"), _("Value"), _("Problem")])
-    for number, value, problem in unmatched:
-        writer.writerow([number, escape_csv(value), problem])
-    job.error_file.save(
-        f"unmatched-{job.pk}.csv", ContentFile(out.getvalue().encode("utf-8-sig")), save=False
-    )
-    AudienceJob.objects.filter(pk=job.pk).update(error_file=job.error_file.name)
 
 
 # Bulk actions from the customer list ---------------------------------------------------------

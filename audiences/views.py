@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views import View
 from django.views.generic import DetailView, TemplateView
 
-from audiences import selectors, services
+from audiences import files, selectors, services
 from audiences.forms import (
     AudienceForm,
     AudienceSearchForm,
@@ -315,7 +315,7 @@ class MembersFileView(PermissionRequiredMixin, View):
         form = MembersFileForm(request.POST, request.FILES)
         if form.is_valid():
             try:
-                job = services.start_file_job(
+                job = files.start_file_job(
                     audience=audience,
                     upload=form.cleaned_data["file"],
                     remove=form.cleaned_data["action"] == "remove",

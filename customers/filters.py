@@ -6,6 +6,8 @@ other app contributes its criteria with `add_criteria` from its AppConfig.ready 
 manual rank, rank preview; tags: any / all / none), so this module imports no app above it.
 Each criterion is backed by an index: text criteria go through the normalised search column
 (customers.search_text), relations are EXISTS sub-queries, so no criterion needs DISTINCT.
+Over 500 lines because the language's own criteria, its registry and the custom-field
+criteria share one module: each depends on the filter set's base classes here.
 """
 
 from datetime import date, datetime, time, timedelta

@@ -123,5 +123,7 @@ def test_the_worker_command_passes_db_worker_options_on(monkeypatch, settings):
     passed = []
     monkeypatch.setattr(worker, "call_command", lambda name, *args: passed.append((name, args)))
     monkeypatch.setattr(worker, "fail_stalled_jobs", lambda: 0)
+    # run_from_argv closes every connection when it ends: not the test's.
+    monkeypatch.setattr("django.core.management.base.connections.close_all", lambda: None)
     worker.Command().run_from_argv(["manage.py", "worker", "--no-reload", "--batch"])
     assert passed == [("db_worker", ("--no-reload", "--batch"))]
