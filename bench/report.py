@@ -141,7 +141,9 @@ def render_markdown(result: dict) -> str:
     if result.get("imports"):
         lines += _import_lines(result["imports"])
     if result.get("audiences"):
-        lines += _audience_lines(result["audiences"])
+        lines += _ratio_lines("Audiences", AUDIENCE_TARGETS, result["audiences"])
+    if result.get("wholesale"):
+        lines += _ratio_lines("Wholesale", WHOLESALE_TARGETS, result["wholesale"])
     for note in result.get("notes", []):
         lines += ["", note]
     return "\n".join(lines) + "\n"
@@ -238,19 +240,31 @@ SECTIONS = {
     "ranks": "Ranks",
     "imports": "Import",
     "audiences": "Audiences",
+    "wholesale": "Wholesale",
 }
 
 
-def _audience_lines(rows: list[dict]) -> list[str]:
-    """The Audiences table: each figure with its peer of the same run, as a ratio (ours over
+AUDIENCE_TARGETS = (
+    "Targets: a filter counted as an audience costs no more than the list's own capped count "
+    "of it (≤ 1.25x, for noise); a static audience of 100,000 opened in the list, page 1 and "
+    "a deep page, within 1.5x of the unfiltered list's first page."
+)
+WHOLESALE_TARGETS = (
+    "Targets: the review queue's tabs within the customer list's first page, and its searches "
+    "within the customer list's name search (≤ 1x: the queue holds a tenth of the customers); "
+    "the wholesale-status criterion in the customer list within 1.5x of the unfiltered list; "
+    "approving one application in a pinned, small number of queries."
+)
+
+
+def _ratio_lines(title: str, targets: str, rows: list[dict]) -> list[str]:
+    """A section whose figures each stand beside a peer of the same run, as a ratio (ours over
     the peer: at most the target)."""
     lines = [
         "",
-        "### Audiences",
+        f"### {title}",
         "",
-        "Targets: a filter counted as an audience costs no more than the list's own capped count "
-        "of it (≤ 1.25x, for noise); a static audience of 100,000 opened in the list, page 1 and "
-        "a deep page, within 1.5x of the unfiltered list's first page.",
+        targets,
         "",
         "| work | ours p50 / p95 | found | peer | peer p50 | ratio | plan | target |",
         "|---|---|---|---|---|---|---|---|",

@@ -25,6 +25,9 @@ from customers.models import (
 from customers.search_text import build_search_text, fold
 from ranks.models import Rank
 from tags.models import CustomerTag, Tag
+from wholesale import services as wholesale_services
+from wholesale.models import ApplicationEvent, WholesaleApplication
+from wholesale.tax_id import check_digit
 
 VI_LAST = [
     "Nguyễn",
@@ -471,3 +474,67 @@ def seed_audiences(owner=None) -> list[Audience]:
         actor=owner,
     )
     return [dynamic, static]
+
+
+# (business, contact, city, business type, expected monthly value in VND, days since applying)
+WHOLESALE_APPLICANTS = [
+    ("Tạp hoá Minh Anh", "Nguyễn Minh Anh", "Hà Nội", "shop", 45_000_000, 0),
+    ("Nhà hàng Sen Vàng", "Trần Thị Hương", "Đà Nẵng", "restaurant", 80_000_000, 1),
+    ("Siêu thị mini Phúc Lộc", "Lê Văn Phúc", "TP. Hồ Chí Minh", "shop", 120_000_000, 3),
+    ("Khách sạn Biển Xanh", "Phạm Quốc Bảo", "Nha Trang", "restaurant", 60_000_000, 4),
+    ("Văn phòng phẩm Hoà Bình", "Võ Thị Lan", "Huế", "office", 12_000_000, 2),
+    ("Cà phê Góc Phố", "Đặng Hoài Nam", "Hà Nội", "restaurant", 25_000_000, 6),
+    ("Đại lý Thành Công", "Bùi Văn Thành", "Cần Thơ", "distributor", 200_000_000, 9),
+    ("Bếp ăn Ánh Dương", "Huỳnh Thị Mai", "Hải Phòng", "restaurant", 35_000_000, 12),
+]
+DEMO_PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+def _demo_tax_id(n: int) -> str:
+    base = 310_000_000 + n * 7_919
+    while check_digit(f"{base:09d}") is None:
+        base += 1
+    return f"{base:09d}{check_digit(f'{base:09d}')}"
+
+
+def seed_wholesale(reviewer=None) -> list[WholesaleApplication]:
+    """A review queue through the real workflow: pending ones of several ages (some past the
+    SLA), one waiting for information, one approved, one rejected. Emails go nowhere."""
+    from django.core.files.base import ContentFile
+    from django.test.utils import override_settings
+
+    dummy = {"default": {"BACKEND": "django.core.mail.backends.dummy.EmailBackend"}}
+    now = timezone.now()
+    made = []
+    with override_settings(MAILERS=dummy):
+        for n, (business, contact, city, kind, value, days) in enumerate(WHOLESALE_APPLICANTS):
+            data = {
+                "business_name": business,
+                "contact_name": contact,
+                "phone": f"+8498{n:07d}",
+                "email": f"{fold(business).replace(' ', '.')}@example.vn",
+                "tax_id": _demo_tax_id(n),
+                "address": f"{10 + n * 3} Trần Hưng Đạo",
+                "city": city,
+                "business_type": kind,
+                "expected_monthly_value": Decimal(value),
+                "message": "",
+                "consent": True,
+            }
+            files = [("licence", ContentFile(DEMO_PDF, name="giay-phep.pdf"))] if n % 4 else []
+            application = wholesale_services.submit_application(data=data, files=files)
+            submitted = now - timedelta(days=days, hours=3 * n)
+            WholesaleApplication.objects.filter(pk=application.pk).update(submitted_at=submitted)
+            ApplicationEvent.objects.filter(application=application).update(created_at=submitted)
+            made.append(application)
+        if reviewer is not None:
+            wholesale_services.approve(application=made[6], actor=reviewer)
+            wholesale_services.reject(
+                application=made[7],
+                actor=reviewer,
+                reason="A canteen of this size buys through the retail programme.",
+            )
+            wholesale_services.request_info(
+                application=made[0], actor=reviewer, needed="A photo of the business licence."
+            )
+    return made

@@ -10,7 +10,7 @@ Over 500 lines because the language's own criteria, its registry and the custom-
 criteria share one module: each depends on the filter set's base classes here.
 """
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache, reduce
 from operator import or_
@@ -25,6 +25,7 @@ from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.dates import day_end, day_start
 from core.forms import FilterForm, RemoteSelectMultiple, is_id
 from customers.models import (
     Customer,
@@ -111,10 +112,6 @@ def _reachable_on(queryset, name, value):
     for channel in value:
         queryset = queryset.filter(reachable(channel))
     return queryset
-
-
-def _day_start(day):
-    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 class DateInput(forms.DateInput):
@@ -373,9 +370,9 @@ class CustomerFilterSet(filters.FilterSet):
             redemptions = redemptions.filter(reward_id=reward)
         # Day bounds as datetimes in the current time zone, so the index on redeemed_at serves.
         if start:
-            redemptions = redemptions.filter(redeemed_at__gte=_day_start(start))
+            redemptions = redemptions.filter(redeemed_at__gte=day_start(start))
         if end and end < date.max:
-            redemptions = redemptions.filter(redeemed_at__lt=_day_start(end + timedelta(days=1)))
+            redemptions = redemptions.filter(redeemed_at__lt=day_end(end))
         if not minimum or minimum <= 1:
             return queryset.filter(Exists(redemptions))
         counted = redemptions.order_by().values("customer").annotate(n=Count("pk")).values("n")

@@ -409,6 +409,7 @@ class CustomerEvent(models.Model):
         RANK = "rank", _("Rank changed")
         EXPORTED = "exported", _("Exported")
         CONSENT = "consent", _("Marketing consent changed")
+        WHOLESALE = "wholesale", _("Wholesale")
 
     # Indexed by event_customer_idx (customer, -created_at); no index of its own.
     customer = models.ForeignKey(

@@ -65,6 +65,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "audiences.add_audience",
         "audiences.change_audience",
         "audiences.delete_audience",
+        "wholesale.view_wholesaleapplication",
     ),
     CUSTOMER_CARE: (
         *_READ_REFERENCE,
@@ -76,6 +77,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "customers.view_touristcard",
         "customers.activate_touristcard",
         "audiences.view_audience",
+        "wholesale.view_wholesaleapplication",
     ),
 }
 

@@ -309,6 +309,14 @@ WORKER_PERIODIC = [
 # An audience's size on the audience list is recounted when older than this.
 AUDIENCE_COUNT_MINUTES = int(os.environ.get("AUDIENCE_COUNT_MINUTES", "60"))
 
+# Wholesale applications: documents per application and their size, the one-time link that
+# asks an applicant for more, and how often one address or phone may apply.
+WHOLESALE_DOCUMENT_MAX_MB = int(os.environ.get("WHOLESALE_DOCUMENT_MAX_MB", "5"))
+WHOLESALE_DOCUMENT_MAX_COUNT = int(os.environ.get("WHOLESALE_DOCUMENT_MAX_COUNT", "5"))
+WHOLESALE_INFO_LINK_DAYS = int(os.environ.get("WHOLESALE_INFO_LINK_DAYS", "14"))
+WHOLESALE_APPLY_PER_IP_PER_HOUR = int(os.environ.get("WHOLESALE_APPLY_PER_IP_PER_HOUR", "10"))
+WHOLESALE_APPLY_PER_PHONE_PER_DAY = int(os.environ.get("WHOLESALE_APPLY_PER_PHONE_PER_DAY", "3"))
+
 # django-import-export on the Django admin's reference data: who may import or export is the
 # model's add / view permission (by default anyone with admin access could), and formula
 # escaping is our own (core.xlsx_safety), applied to every exported cell.

@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from console.urls import public_urlpatterns
 from console.views.dashboard import DashboardView
+from wholesale.urls import public_urlpatterns as wholesale_public
 
 admin.site.site_header = "Loyalty Admin — reference data"
 
@@ -26,6 +27,8 @@ urlpatterns = [
     path("tags/", include("tags.urls")),
     path("audiences/", include("audiences.urls")),
     path("migration/", include("migration.urls")),
+    path("wholesale/", include((wholesale_public, "wholesale_public"))),
+    path("wholesale/", include("wholesale.urls")),
     path("", include((public_urlpatterns, "customers_public"))),
     path("django-admin/", admin.site.urls),
 ]

@@ -21,8 +21,8 @@ ENV
 fi
 
 $PY manage.py migrate --no-input
+$PY manage.py ensure_demo_staff  # first: the demo's wholesale decisions are made by "sales"
 $PY manage.py seed_demo
-$PY manage.py ensure_demo_staff
 
 $PY manage.py worker --no-reload &
 worker=$!

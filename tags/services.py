@@ -52,6 +52,11 @@ def create_tag_named(*, name: str, actor) -> Tag:
     return Tag.objects.create(name=name, slug=unique_slug(name), created_by=actor)
 
 
+def ensure_tag(*, name: str, actor) -> Tag:
+    """The tag of this name (case aside), created as a manual tag when there is none."""
+    return Tag.objects.filter(name__iexact=name).first() or create_tag_named(name=name, actor=actor)
+
+
 def check_name(name: str, *, exclude_pk=None) -> str:
     name = " ".join((name or "").split())
     if not name:

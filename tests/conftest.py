@@ -36,6 +36,13 @@ def make_staff(role: str | None, username: str | None = None):
 
 
 @pytest.fixture(autouse=True)
+def _private_media(settings, tmp_path_factory):
+    """Uploaded documents and written files go to a folder of the test's own, never into the
+    checkout's media folder."""
+    settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(autouse=True)
 def _empty_cache():
     """Each test starts with an empty cache: cached dashboard figures from one test must not
     stand in for another's rows. The cache is the database's: a test's transaction rolls its

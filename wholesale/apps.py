@@ -3,3 +3,8 @@ from django.apps import AppConfig
 
 class WholesaleConfig(AppConfig):
     name = "wholesale"
+
+    def ready(self):
+        from wholesale import criteria
+
+        criteria.register()

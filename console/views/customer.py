@@ -24,6 +24,7 @@ from ranks.forms import OverrideForm
 from ranks.selectors import default_rank, why_this_rank
 from ranks.services import set_override
 from tags.selectors import customer_tags
+from wholesale.selectors import applications_of
 
 
 class CustomerDetailView(PermissionRequiredMixin, DetailView):
@@ -57,6 +58,7 @@ class CustomerDetailView(PermissionRequiredMixin, DetailView):
             points=customer.points_transactions.select_related("created_by")[:50],
             redemptions=customer.redemptions.select_related("reward", "store")[:50],
             tasks=customer.tasks.all()[:50],
+            wholesale_applications=applications_of(customer),
             timeline=customer_timeline(customer),
             custom_values=custom,
             has_history=services.customer_has_history(customer),

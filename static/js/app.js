@@ -103,6 +103,14 @@
     });
   }
 
+  // A form with data-confirm asks before it is sent (bulk decisions people cannot undo).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.hasAttribute && form.hasAttribute("data-confirm") && !window.confirm(form.dataset.confirm)) {
+      event.preventDefault();
+    }
+  });
+
   // Forms outside the live results (save a view, save as a tag) carry the filter in a hidden
   // "query" field; the filter may have changed since the page loaded, so take it from the
   // address bar (htmx keeps it current) when the form is sent.

@@ -13,6 +13,7 @@ from customers.models import Customer, Order, PointsTransaction
 from loyalty_admin.roles import ADMINISTRATOR, role_names
 from tags.models import CustomerTag
 from tests.customers.factories import CustomerFactory
+from wholesale.models import WholesaleApplication
 
 pytestmark = [
     pytest.mark.django_db,
@@ -82,6 +83,14 @@ def test_bench_seeds_measures_and_reports(tmp_path, capsys, settings):
     assert audiences["open_deep"]["ratio"] > 0
     assert not Audience.objects.exists()  # the bench's audiences are removed
     assert "### Audiences" in (tmp_path / "latest.md").read_text()
+    wholesale = {row["key"]: row for row in result["wholesale"]}
+    assert WholesaleApplication.objects.count() == 200  # a tenth of the customers, at least 200
+    assert WholesaleApplication.objects.filter(status="pending").exists()
+    for key in ("tab_pending", "tab_all", "tab_day", "search_name", "search_tax", "filter_none"):
+        assert wholesale[key]["ratio"] > 0 and wholesale[key]["ours"]["p50_ms"] > 0
+    assert 0 < wholesale["approve"]["queries"] <= 32
+    assert not WholesaleApplication.objects.filter(decided_by__isnull=False).exists()  # rolled back
+    assert "### Wholesale" in (tmp_path / "latest.md").read_text()
     assert imports["ours_csv"]["created"] == imports["ours_xlsx"]["created"] == 300
     assert imports["ours_update"]["updated"] > 0 and imports["copy"]["rows"] == 300
     assert imports["copy_all"]["rows"] == 300 and imports["copy_all"]["copy_share"] > 0

@@ -131,8 +131,8 @@ def test_rank_store_status_type_and_referral():
     assert matching(f"store={store.pk}") == {a.pk}
     assert matching("status=blocked") == {b.pk}
     assert matching("customer_type=wholesale") == {b.pk}
-    # No wholesale-status criterion until the wholesale app owns applications.
-    assert "wholesale_status" not in customer_filterset().filters
+    # The wholesale app contributes the application-status criterion (tests/wholesale).
+    assert "wholesale_status" in customer_filterset().filters
     assert matching("referral_source=friend") == {a.pk}
 
 

@@ -22,10 +22,10 @@ BROWSER_TESTS = [
 ]
 
 
-def sign_in(page, live_server):
-    make_staff(ADMINISTRATOR)
+def sign_in(page, live_server, role=ADMINISTRATOR):
+    user = make_staff(role)
     page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", "admin")
+    page.fill("#id_username", user.username)
     page.fill("#id_password", "pw-1234")
     page.click("button[type=submit]")
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()

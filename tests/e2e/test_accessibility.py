@@ -17,6 +17,7 @@ NOT_PAGES = {
     "customers:export_download",
     "migration:error_file",
     "audiences:job_errors",
+    "wholesale:document",  # the applicant's PDF or image itself
 }
 
 

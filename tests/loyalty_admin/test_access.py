@@ -11,6 +11,8 @@ from migration.models import ImportJob
 from ranks.models import RankRecalculation
 from tests.conftest import make_staff
 from tests.customers.factories import CustomerFactory, RankFactory, TagFactory
+from tests.wholesale.factories import PDF_BYTES, WholesaleApplicationFactory
+from wholesale.models import ApplicationDocument
 
 pytestmark = pytest.mark.django_db
 
@@ -91,6 +93,22 @@ DECISIONS = {
     "audiences:bulk": {ADMINISTRATOR, MARKETING},
     "audiences:job_retry": {ADMINISTRATOR, MARKETING},
     "audiences:delete": {ADMINISTRATOR, MARKETING},
+    # Wholesale: Sales and Administrators decide; Marketing and Customer care look.
+    "wholesale:list": EVERYONE,
+    "wholesale:detail": EVERYONE,
+    "wholesale:document": EVERYONE,
+    "wholesale:create": {ADMINISTRATOR, SALES},
+    "wholesale:bulk": {ADMINISTRATOR, SALES},
+    "wholesale:assign": {ADMINISTRATOR, SALES},
+    "wholesale:approve": {ADMINISTRATOR, SALES},
+    "wholesale:reject": {ADMINISTRATOR, SALES},
+    "wholesale:ask": {ADMINISTRATOR, SALES},
+    "wholesale:resend": {ADMINISTRATOR, SALES},
+    "wholesale:revoke": {ADMINISTRATOR, SALES},
+    "wholesale:conditions": {ADMINISTRATOR},
+    "wholesale_public:apply": PUBLIC,
+    "wholesale_public:done": PUBLIC,
+    "wholesale_public:more": PUBLIC,
 }
 # URLs that only take POST; GET must not change anything (405).
 POST_ONLY = {
@@ -125,6 +143,13 @@ POST_ONLY = {
     "audiences:file",
     "audiences:bulk",
     "audiences:job_retry",
+    "wholesale:bulk",
+    "wholesale:assign",
+    "wholesale:approve",
+    "wholesale:reject",
+    "wholesale:ask",
+    "wholesale:resend",
+    "wholesale:revoke",
 }
 
 
@@ -170,7 +195,20 @@ def objects(db, settings, tmp_path):
     static = Audience.objects.create(name="List", name_key="list", kind="static")
     audience_job = AudienceJob.objects.create(audience=static, kind="file_add", status="failed")
     audience_job.error_file.save("unmatched.csv", ContentFile(b"Row,Value\n2,x\n"))
+    application = WholesaleApplicationFactory()
+    document = ApplicationDocument(
+        application=application,
+        kind="licence",
+        stored_name="doc.pdf",
+        original_name="licence.pdf",
+        content_type="application/pdf",
+        size=len(PDF_BYTES),
+    )
+    document.file.save("doc.pdf", ContentFile(PDF_BYTES), save=False)
+    document.save()
     return {
+        "application": application,
+        "document": document,
         "audience": audience,
         "static": static,
         "audience_job": audience_job,
@@ -224,6 +262,19 @@ def url_for(name, objects):
         "audiences:bulk",
     }:
         args = [objects["audience"].pk]
+    elif name == "wholesale:document":
+        args = [objects["document"].pk]
+    elif name == "wholesale:revoke":
+        args = [objects["customer"].pk]
+    elif name.startswith("wholesale:") and name not in {
+        "wholesale:list",
+        "wholesale:create",
+        "wholesale:bulk",
+        "wholesale:conditions",
+    }:
+        args = [objects["application"].pk]
+    elif name == "wholesale_public:more":
+        args = ["not-a-token"]
     elif name == "customers:options":
         args = ["tags"]
     elif name == "customers_public:reset_password":

@@ -36,9 +36,10 @@ def pinned(client, url, extra, django_assert_num_queries, grow=None):
 
 def test_dashboard(client, django_assert_num_queries):
     # the member figures and the per-rank counts from the shared cache (a read of the
-    # database cache each), the ranks for the chart, recent activity (customer and actor joined)
+    # database cache each), the ranks for the chart, recent activity (customer and actor
+    # joined), pending wholesale applications and the conditions' answer time
     CustomerFactory.create_batch(3)
-    pinned(client, reverse("dashboard"), 4, django_assert_num_queries,
+    pinned(client, reverse("dashboard"), 6, django_assert_num_queries,
            grow=lambda: CustomerFactory.create_batch(5))  # fmt: skip
 
 

@@ -62,6 +62,7 @@ class Command(BaseCommand):
         parser.add_argument("--skip-ranks", action="store_true")
         parser.add_argument("--skip-imports", action="store_true")
         parser.add_argument("--skip-audiences", action="store_true")
+        parser.add_argument("--skip-wholesale", action="store_true")
         parser.add_argument(
             "--import-rows", type=int, default=100_000, help="Rows of the generated import file."
         )
@@ -103,6 +104,7 @@ class Command(BaseCommand):
             "ranks": [],
             "imports": [],
             "audiences": [],
+            "wholesale": [],
             "notes": [],
         }
         if not options["skip_lists"]:
@@ -115,6 +117,11 @@ class Command(BaseCommand):
 
             self.stdout.write("Audiences:")
             result["audiences"] = audiences.measure_audiences(size, log=self.stdout.write)
+        if not options["skip_wholesale"]:
+            from bench import wholesale
+
+            self.stdout.write("Wholesale:")
+            result["wholesale"] = wholesale.measure_wholesale(size, log=self.stdout.write)
         if not options["skip_ranks"]:
             self.stdout.write("Ranks:")
             result["ranks"] = run.measure_rank_work()
