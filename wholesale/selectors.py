@@ -4,6 +4,7 @@ an application matches, its checklist, earlier applications, the dashboard's fig
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.conf import settings
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -11,6 +12,7 @@ from django.utils.translation import gettext as _
 from core.dates import day_end, day_start
 from customers.models import Customer
 from customers.search_text import anywhere_pattern, search_terms
+from customers.selectors import capped_count
 from wholesale.models import (
     OPEN_STATUSES,
     DocumentKind,
@@ -50,12 +52,17 @@ def document_labels(kinds) -> list[str]:
 # --- The queue ---------------------------------------------------------------------------------
 
 
-def tab_counts() -> dict[str, int]:
-    """Applications per status in one GROUP BY on the queue index, and their total."""
-    rows = WholesaleApplication.objects.order_by().values_list("status").annotate(n=Count("id"))
-    counts = dict.fromkeys(Status.values, 0)
-    counts.update(dict(rows))
-    counts["all"] = sum(counts[status] for status in Status.values)
+def tab_counts(cap: int | None = None) -> dict[str, str]:
+    """Each tab's count as shown ("1,000+" past the cap, as the customer list says it): one
+    capped count per status on the queue index, never a count of the whole table."""
+    cap = cap or settings.LIST_COUNT_CAP
+    rows = WholesaleApplication.objects.order_by()
+    counts, total, over = {}, 0, False
+    for status in Status.values:
+        number, more = capped_count(rows.filter(status=status), cap)
+        counts[status] = f"{number:,}+" if more else f"{number:,}"
+        total, over = total + number, over or more
+    counts["all"] = f"{total:,}+" if over else f"{total:,}"
     return counts
 
 

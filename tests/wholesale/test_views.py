@@ -202,6 +202,16 @@ def test_the_queue_tabs_count_each_status(staff_client):
     assert "Assign to me" not in page  # Marketing views, does not decide
 
 
+def test_the_tab_counts_stop_at_the_lists_cap(staff_client, settings):
+    settings.LIST_COUNT_CAP = 2
+    WholesaleApplicationFactory.create_batch(3)
+    WholesaleApplicationFactory(status="rejected")
+    page = staff_client(SALES).get(reverse("wholesale:list")).content.decode()
+    assert 'data-testid="count-pending">2+<' in page
+    assert 'data-testid="count-rejected">1<' in page
+    assert 'data-testid="count-all">3+<' in page
+
+
 @pytest.mark.parametrize(
     "query",
     ["Hoa Mai", "hoa mai", "0987 654 321", "84987654321", "0100109106", "WSHOAMAI1", "mai@"],
