@@ -25,8 +25,7 @@ def _document_field(kind: DocumentKind, required: bool) -> forms.FileField:
     return forms.FileField(
         label=kind.label,
         required=required,
-        widget=forms.ClearableFileInput(attrs={"accept": ACCEPT}),
-        help_text=_("PDF, JPEG or PNG."),
+        widget=forms.ClearableFileInput(attrs={"accept": ACCEPT, "class": "form-control"}),
     )
 
 
@@ -94,9 +93,10 @@ class ApplicationForm(ApplicationFieldsMixin, BootstrapFormMixin, forms.ModelFor
             "message": forms.Textarea(attrs={"rows": 3}),
             "phone": forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
             "email": forms.EmailInput(attrs={"autocomplete": "email"}),
-            "tax_id": forms.TextInput(attrs={"inputmode": "numeric", "placeholder": "0314409058"}),
+            "tax_id": forms.TextInput(attrs={"inputmode": "numeric"}),
         }
         labels = {"consent": _("I agree to be contacted about this application")}
+        help_texts = {"tax_id": _("10 digits, or 10 digits, a dash and 3 for a branch.")}
 
     def __init__(self, *args, conditions: WholesaleConditions, staff: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
