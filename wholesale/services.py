@@ -12,6 +12,7 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
@@ -238,14 +239,17 @@ def _locked_open(application: WholesaleApplication) -> WholesaleApplication:
         .get(pk=application.pk)
     )
     if current.status not in OPEN_STATUSES:
-        who = current.decided_by or _("the system")
+        # Read the decider afresh: a join under FOR UPDATE OF self may show the row as it was
+        # before the decision this lock waited for.
+        decider = get_user_model().objects.filter(pk=current.decided_by_id).first()
+        who = decider or _("the system")
         raise AlreadyDecided(
             _("Application %(reference)s was already %(status)s by %(who)s at %(when)s.")
             % {
                 "reference": current.reference,
                 "status": current.get_status_display().lower(),
                 "who": who,
-                "when": date_format(timezone.localtime(current.decided_at), "DATETIME_FORMAT"),
+                "when": date_format(timezone.localtime(current.decided_at), "j M Y, H:i"),
             },
             code="decided",
         )

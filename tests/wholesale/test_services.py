@@ -1,5 +1,6 @@
 """The workflow's services: each transition, its email, its history and timeline entries."""
 
+import threading
 from datetime import timedelta
 from decimal import Decimal
 
@@ -7,6 +8,7 @@ import pytest
 import time_machine
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from customers.models import Customer, CustomerEvent
@@ -388,3 +390,35 @@ def test_events_record_every_transition_in_order(sales, mailoutbox):
         ("rejected", "needs_info", "rejected"),
     ]
     assert ApplicationEvent.objects.filter(kind="email_sent").count() == 2
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite serialises writers itself")
+@pytest.mark.django_db(transaction=True)
+def test_two_reviewers_at_once_one_wins_and_the_other_is_told(mailoutbox):
+    """The second reviewer's approval waits on the row lock the first holds, then finds the
+    application decided: one customer, one approval."""
+    first, second = make_staff(SALES), make_staff(SALES, username="other")
+    application = WholesaleApplicationFactory()
+    locked, outcome = threading.Event(), {}
+
+    def second_reviewer():
+        locked.wait(10)
+        try:
+            services.approve(application=application, actor=second)
+        except services.AlreadyDecided as error:
+            outcome["told"] = error.messages[0]
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=second_reviewer)
+    thread.start()
+    with transaction.atomic():
+        services._locked_open(application)  # the first reviewer holds the row...
+        locked.set()
+        thread.join(0.5)
+        assert thread.is_alive()  # ...and the second waits for it
+        services.approve(application=application, actor=first)
+    thread.join(10)
+    assert "was already approved by sales" in outcome["told"]
+    assert Customer.objects.count() == 1
+    assert ApplicationEvent.objects.filter(kind="approved").count() == 1
