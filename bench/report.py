@@ -288,6 +288,52 @@ def _ratio_lines(title: str, targets: str, rows: list[dict]) -> list[str]:
     return lines
 
 
+def _section_verdicts(result: dict) -> dict[str, tuple[int, list[str]]]:
+    """Per section of the run: how many figures have a target, and the titles of those
+    that missed it."""
+    verdicts: dict[str, tuple[int, list[str]]] = {}
+    if result.get("lists"):
+        judged = [(row["title"], list_verdict(row)[0]) for row in result["lists"]]
+        verdicts["lists"] = (len(judged), [title for title, ok in judged if not ok])
+    if result.get("exports"):
+        marks = export_verdicts(result["exports"])
+        verdicts["exports"] = (
+            len(marks),
+            [f"{writer} ({rows:,} rows)" for (writer, rows), mark in marks.items() if mark == "❌"],
+        )
+    if result.get("imports"):
+        import_verdicts(result["imports"])
+        judged = [row for row in result["imports"] if row.get("verdict")]
+        verdicts["imports"] = (len(judged), [r["title"] for r in judged if r["verdict"] == "❌"])
+    for key in ("audiences", "wholesale"):
+        judged = [row for row in result.get(key) or [] if row.get("peer")]
+        if judged:
+            verdicts[key] = (len(judged), [r["title"] for r in judged if r["ratio"] > r["target"]])
+    return verdicts
+
+
+def render_summary(result: dict) -> str:
+    """The README's short form of a run: each section's targets met or missed; the full
+    tables are on the history page."""
+    machine = result["machine"]
+    lines = [
+        f"Benchmark of {result['date']} at **{result['size']:,} customers** on "
+        f"{machine['postgresql']}, {machine['cores']} cores, {machine['memory_gb']} GiB. "
+        "Every figure, its peer and its target: [docs/benchmark.md](docs/benchmark.md) "
+        "(latest run last).",
+        "",
+        "| section | figures with a target | met | missed |",
+        "|---|---|---|---|",
+    ]
+    for key, (judged, missed) in _section_verdicts(result).items():
+        carried = result.get("carried", {}).get(key)
+        title = SECTIONS[key] + (f" (run of {carried})" if carried else "")
+        lines.append(
+            f"| {title} | {judged} | {judged - len(missed)} | {'; '.join(missed) or '—'} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def carry_over(result: dict, previous_file: Path) -> dict:
     """Sections this run skipped keep the previous run's figures, saying from when."""
     if not previous_file.exists():
@@ -310,7 +356,7 @@ def carry_over(result: dict, previous_file: Path) -> dict:
 def write_results(
     result: dict, output_dir: Path, readme: Path | None, history: Path | None = None
 ) -> str:
-    """latest.json and latest.md in `output_dir`; the README's table replaced; this run's
+    """latest.json and latest.md in `output_dir`; the README's summary replaced; this run's
     tables appended to the `history` page (docs/benchmark.md), newest last."""
     output_dir.mkdir(parents=True, exist_ok=True)
     result = carry_over(result, output_dir / "latest.json")
@@ -321,7 +367,7 @@ def write_results(
     (output_dir / "latest.md").write_text("# Benchmark results\n\n" + markdown)
     if readme is not None and readme.exists():
         text = readme.read_text()
-        block = f"{README_START}\n{markdown}{README_END}"
+        block = f"{README_START}\n{render_summary(result)}{README_END}"
         pattern = re.compile(re.escape(README_START) + ".*?" + re.escape(README_END), re.S)
         if pattern.search(text):
             readme.write_text(pattern.sub(lambda _: block, text))

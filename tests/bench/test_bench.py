@@ -149,7 +149,9 @@ def test_report_flags_missed_targets_and_updates_the_readme(tmp_path):
     report.write_results(result, tmp_path / "out", readme, history)
     text = readme.read_text()
     assert "old" not in text and text.startswith("intro") and text.endswith("rest\n")
-    assert "| ours-xlsx | 10 | 1 | 8,000 | 90 MB | 4.0x | ✅ |" in text
+    assert "| Customer list | 1 | 0 | Quick search |" in text  # the missed target named
+    assert "| Export | 1 | 1 | — |" in text
+    assert "(docs/benchmark.md)" in text and "| ours-xlsx |" not in text  # tables live there
     kept = history.read_text()
     assert kept.startswith("# Benchmark\n\nEarlier runs.\n\n## Run of 2026-11-23\n")
     assert "| ours-xlsx | 10 | 1 | 8,000 | 90 MB | 4.0x | ✅ |" in kept
