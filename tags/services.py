@@ -53,18 +53,16 @@ def create_tag_named(*, name: str, actor) -> Tag:
 
 
 def ensure_tag(*, name: str, actor) -> Tag:
-    """The tag of this name (case aside), created as a manual tag when there is none."""
-    return Tag.objects.filter(name__iexact=name).first() or create_tag_named(name=name, actor=actor)
+    """The tag of this name (case and accents aside), created as a manual tag when none is."""
+    return tag_named(name) or create_tag_named(name=name, actor=actor)
 
 
-def check_name(name: str, *, exclude_pk=None) -> str:
-    name = " ".join((name or "").split())
-    if not name:
-        raise ValidationError({"name": _("Give the tag a name.")})
-    # Compared in Python: SQLite folds only ASCII case ("NHÀ" ≠ "nhà" there). A few hundred
-    # tags; PostgreSQL's unique index on lower(name) also guards against a race.
+def tag_named(name: str, *, exclude_pk=None) -> Tag | None:
+    """The tag whose name has the same key as `name` (case and accents folded), if any.
+    Compared in Python: SQLite folds only ASCII case ("NHÀ" ≠ "nhà" there). A few hundred
+    tags; PostgreSQL's unique index on lower(name) also guards against a race."""
     key = name_key(name)
-    clash = next(
+    return next(
         (
             tag
             for tag in Tag.objects.exclude(pk=exclude_pk).only("pk", "name")
@@ -72,6 +70,13 @@ def check_name(name: str, *, exclude_pk=None) -> str:
         ),
         None,
     )
+
+
+def check_name(name: str, *, exclude_pk=None) -> str:
+    name = " ".join((name or "").split())
+    if not name:
+        raise ValidationError({"name": _("Give the tag a name.")})
+    clash = tag_named(name, exclude_pk=exclude_pk)
     if clash is not None:
         raise ValidationError(
             {"name": _("A tag named “%(name)s” already exists.") % {"name": clash.name}}

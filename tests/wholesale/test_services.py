@@ -422,3 +422,9 @@ def test_two_reviewers_at_once_one_wins_and_the_other_is_told(mailoutbox):
     assert "was already approved by sales" in outcome["told"]
     assert Customer.objects.count() == 1
     assert ApplicationEvent.objects.filter(kind="approved").count() == 1
+
+
+def test_approving_reuses_the_wholesale_tag_whatever_its_case(sales):
+    existing = TagFactory(name="WHOLESALE", slug="wholesale-old")
+    application = services.approve(application=WholesaleApplicationFactory(), actor=sales)
+    assert list(application.customer.tags.values_list("pk", flat=True)) == [existing.pk]
