@@ -15,7 +15,7 @@ MODULES = (
     (_("Tags"), "tags", "tags:list", "tags.view_tag"),
     (_("Wholesale"), "shop", "wholesale:list", "wholesale.view_wholesaleapplication"),
     (_("Migration"), "upload", "migration:list", "migration.view_importjob"),
-    (_("Tourist cards"), "passport", "customers:tourist_cards", "customers.view_touristcard"),
+    (_("Tourist cards"), "passport", "cards:list", "cards.view_touristcard"),
     (_("Exports"), "download", "customers:exports", "customers.export_customer"),
     (_("Bulk changes"), "lightning", "customers:changes", "customers.view_customer"),
 )

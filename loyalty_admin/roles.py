@@ -74,8 +74,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         # Care staff settle complaints, which sometimes means a rank by hand (with a reason).
         "ranks.override_rank",
         "tags.assign_tag",
-        "customers.view_touristcard",
-        "customers.activate_touristcard",
+        "cards.view_touristcard",
+        "cards.activate_touristcard",
         "audiences.view_audience",
         "wholesale.view_wholesaleapplication",
     ),

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "tags",
     "audiences",
     "wholesale",
+    "cards",
     "migration",
     "console",
     "bench",
