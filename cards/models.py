@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
 
 
 class CardStatus(models.TextChoices):
@@ -77,7 +78,7 @@ class TouristCard(models.Model):
         related_name="tourist_cards",
     )
     passport_number = models.CharField(_("passport number"), max_length=20, blank=True)
-    nationality = models.CharField(_("nationality"), max_length=2, blank=True)  # ISO 3166-1
+    nationality = CountryField(_("nationality"), blank=True)  # ISO 3166-1 alpha-2
     full_name = models.CharField(_("full name as in the passport"), max_length=160, blank=True)
     arrival = models.DateField(_("arrival"), null=True, blank=True)
     departure = models.DateField(_("departure"), null=True, blank=True)

@@ -1,14 +1,22 @@
 """Writes of the tourist-card app. Stock is made set-based: a batch's numbers are computed in
 memory and inserted in chunks, never one save per card."""
 
+import re
+from datetime import date, timedelta
+
+from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Max
+from django.db import IntegrityError, transaction
+from django.db.models import Max, Q
 from django.db.models.functions import Length
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cards.luhn import check_digit
-from cards.models import CardBatch, CardStatus, TouristCard
+from cards.luhn import check_digit, is_valid, normalise
+from cards.models import CardBatch, CardEvent, CardStatus, TouristCard
+from customers import services as customer_services
+from customers.models import Customer, CustomerEvent
+from ranks.selectors import default_rank
 
 NUMBER_LENGTH = 16  # payload of 15 digits + the Luhn digit, as bank cards
 MAX_BATCH = 100_000
@@ -66,3 +74,165 @@ def generate_batch(*, name: str, prefix: str, size: int, validity_days: int, sto
                 for payload in payloads
             )
     return batch
+
+
+# --- Activation at the counter ----------------------------------------------------------------
+
+PASSPORT_PATTERN = re.compile(r"^[A-Z0-9]{5,20}$")
+
+
+class CardRefused(ValidationError):
+    """The card cannot be activated: wrong check digit, unknown, or not in stock."""
+
+
+def normalise_passport(typed: str) -> str:
+    """A passport number as printed: capitals and digits, spaces dropped; otherwise refused."""
+    passport = "".join((typed or "").split()).upper()
+    if not PASSPORT_PATTERN.match(passport):
+        raise ValidationError(
+            _("A passport number is 5 to 20 letters and digits, nothing else."),
+            code="passport",
+        )
+    return passport
+
+
+def check_stay(*, arrival: date, departure: date, today: date) -> None:
+    """Refuse a stay that is backwards, over, or began too long ago to be this trip."""
+    if departure < arrival:
+        raise ValidationError(_("The departure date is before the arrival date."), code="stay")
+    if departure < today:
+        raise ValidationError(
+            _("The departure date has passed: the card would be expired already."), code="stay"
+        )
+    if (today - arrival).days > settings.TOURIST_ARRIVAL_MAX_DAYS_AGO:
+        raise ValidationError(
+            _("The arrival date is more than %(days)s days ago: check the date.")
+            % {"days": settings.TOURIST_ARRIVAL_MAX_DAYS_AGO},
+            code="stay",
+        )
+
+
+_NOT_IN_STOCK = {
+    CardStatus.ACTIVE: _("Card %(number)s is already active (since %(when)s)."),
+    CardStatus.EXPIRED: _("Card %(number)s has expired; give the traveller a new card."),
+    CardStatus.VOID: _("Card %(number)s was voided and cannot be used."),
+    CardStatus.REPLACED: _("Card %(number)s was replaced by another card and cannot be used."),
+    CardStatus.CONVERTED: _("Card %(number)s was converted into a membership."),
+}
+
+
+def card_in_stock(typed_number: str, *, lock: bool = False) -> TouristCard:
+    """The card a typed or scanned number names, if it can be activated; otherwise refused with
+    why (check digit first, so a typo is never reported as "no such card")."""
+    number = normalise(typed_number)
+    if not is_valid(number):
+        raise CardRefused(
+            _("The card number's check digit is wrong: check the number."), code="check_digit"
+        )
+    cards = TouristCard.objects.select_for_update(of=("self",)) if lock else TouristCard.objects
+    card = cards.select_related("batch").filter(number=number).first()
+    if card is None:
+        raise CardRefused(
+            _("No card has the number %(number)s.") % {"number": number}, code="unknown"
+        )
+    if card.status != CardStatus.IN_STOCK:
+        when = timezone.localtime(card.activated_at).date() if card.activated_at else ""
+        raise CardRefused(
+            _NOT_IN_STOCK[card.status] % {"number": number, "when": when}, code=card.status
+        )
+    return card
+
+
+def travellers_matching(*, passport: str, nationality: str, phone: str = "", email: str = ""):
+    """Customers who are this traveller: by an earlier card's passport and nationality, or by
+    mobile number or email. The clerk chooses one to attach the card to, or a new customer."""
+    found = {}
+    by_passport = Customer.objects.filter(
+        tourist_cards__passport_number=passport, tourist_cards__nationality=nationality
+    ).distinct()
+    for customer in by_passport:
+        found[customer.pk] = customer
+    contact = Q()
+    if phone:
+        contact |= Q(phone=phone)
+    if email:
+        contact |= Q(email__iexact=email)
+    if contact:
+        for customer in Customer.objects.live().filter(contact)[:5]:
+            found.setdefault(customer.pk, customer)
+    return list(found.values())
+
+
+def activate(
+    *,
+    number: str,
+    traveller: dict,
+    store,
+    actor,
+    customer: Customer | None = None,
+    today: date | None = None,
+) -> TouristCard:
+    """Activate an in-stock card for a traveller: attached to `customer` (one of the matches)
+    or to a new customer of type tourist. All or nothing; the card row is locked, and the
+    one-active-card-per-passport constraint stops a second desk activating for the same
+    traveller at the same moment."""
+    today = today or timezone.localdate()
+    passport = normalise_passport(traveller["passport_number"])
+    check_stay(arrival=traveller["arrival"], departure=traveller["departure"], today=today)
+    nationality = traveller["nationality"]
+    with transaction.atomic():
+        card = card_in_stock(number, lock=True)
+        if TouristCard.objects.filter(
+            passport_number=passport, nationality=nationality, status=CardStatus.ACTIVE
+        ).exists():
+            raise ValidationError(
+                _("This passport already holds an active card: replace or extend that one."),
+                code="holder",
+            )
+        if customer is None:
+            surname, _space, given = traveller["full_name"].strip().partition(" ")
+            customer = customer_services.customer_create(
+                data={
+                    "first_name": (given or surname)[:80],
+                    "last_name": surname[:80] if given else "",
+                    "phone": traveller.get("phone") or None,
+                    "email": traveller.get("email") or None,
+                    "date_of_birth": traveller.get("date_of_birth"),
+                    "country": str(nationality),
+                    "customer_type": Customer.CustomerType.TOURIST,
+                    "preferred_store": store,
+                    "rank": default_rank(),
+                },
+                actor=actor,
+            )
+        card.status = CardStatus.ACTIVE
+        card.customer = customer
+        card.passport_number, card.nationality = passport, nationality
+        card.full_name = traveller["full_name"].strip()
+        card.arrival, card.departure = traveller["arrival"], traveller["departure"]
+        card.valid_until = traveller["departure"] + timedelta(days=card.batch.validity_days)
+        card.store = store or card.store
+        card.activated_at, card.activated_by = timezone.now(), actor
+        try:
+            with transaction.atomic():
+                card.save()
+        except IntegrityError as error:  # another desk, same passport, same moment
+            raise ValidationError(
+                _("This passport already holds an active card: replace or extend that one."),
+                code="holder",
+            ) from error
+        _event(card, CardEvent.Kind.ACTIVATED, actor, before=CardStatus.IN_STOCK)
+        customer_services.record_event(
+            customer=customer,
+            kind=CustomerEvent.Kind.TOURIST_CARD,
+            actor=actor,
+            message=_("Tourist card %(number)s activated, valid until %(until)s")
+            % {"number": card.number, "until": card.valid_until.isoformat()},
+        )
+    return card
+
+
+def _event(card, kind, actor, *, before: str, reason: str = "") -> CardEvent:
+    return CardEvent.objects.create(
+        card=card, kind=kind, actor=actor, from_status=before, to_status=card.status, reason=reason
+    )

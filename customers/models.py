@@ -90,6 +90,7 @@ class Customer(models.Model):
     class CustomerType(models.TextChoices):
         RETAIL = "retail", _("Retail")
         WHOLESALE = "wholesale", _("Wholesale")
+        TOURIST = "tourist", _("Tourist")
 
     class Status(models.TextChoices):
         ACTIVE = "active", _("Active")
@@ -410,6 +411,7 @@ class CustomerEvent(models.Model):
         EXPORTED = "exported", _("Exported")
         CONSENT = "consent", _("Marketing consent changed")
         WHOLESALE = "wholesale", _("Wholesale")
+        TOURIST_CARD = "tourist_card", _("Tourist card")
 
     # Indexed by event_customer_idx (customer, -created_at); no index of its own.
     customer = models.ForeignKey(
