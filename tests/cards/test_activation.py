@@ -186,7 +186,7 @@ def test_two_desks_activating_one_card_at_once_activate_it_once():
     for thread in desks:
         thread.join(20)
     assert outcomes.count("activated") == 1
-    assert [o for o in outcomes if o != "activated"][0].startswith(
+    assert next(o for o in outcomes if o != "activated").startswith(
         f"Card {number} is already active"
     )
     assert TouristCard.objects.filter(status="active").count() == 1
