@@ -236,3 +236,190 @@ def _event(card, kind, actor, *, before: str, reason: str = "") -> CardEvent:
     return CardEvent.objects.create(
         card=card, kind=kind, actor=actor, from_status=before, to_status=card.status, reason=reason
     )
+
+
+# --- The life of an active card ----------------------------------------------------------------
+
+
+def _locked(card: TouristCard, *, allowed: tuple[str, ...]) -> TouristCard:
+    current = (
+        TouristCard.objects.select_for_update(of=("self",))
+        .select_related("batch", "customer")
+        .get(pk=card.pk)
+    )
+    if current.status not in allowed:
+        raise CardRefused(
+            _("Card %(number)s is %(status)s: this cannot be done to it now.")
+            % {"number": current.number, "status": current.get_status_display().lower()},
+            code="state",
+        )
+    return current
+
+
+def _reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("Give the reason; it stays on the card's history."), code="reason")
+    return reason
+
+
+def _timeline(card, actor, message: str) -> None:
+    customer_services.record_event(
+        customer=card.customer,
+        kind=CustomerEvent.Kind.TOURIST_CARD,
+        actor=actor,
+        message=message[:255],
+    )
+
+
+def expire_due(*, today: date | None = None) -> int:
+    """Expire every active card whose validity has ended, set-based: one UPDATE, its events
+    and the customers' timeline entries by INSERT … SELECT. Returns how many expired."""
+    today = today or timezone.localdate()
+    with transaction.atomic():
+        due = list(
+            TouristCard.objects.select_for_update()
+            .filter(status=CardStatus.ACTIVE, valid_until__lt=today)
+            .values_list("pk", "customer_id")
+        )
+        if not due:
+            return 0
+        ids = [pk for pk, _customer in due]
+        TouristCard.objects.filter(pk__in=ids).update(
+            status=CardStatus.EXPIRED, updated_at=timezone.now()
+        )
+        now = timezone.now()
+        CardEvent.objects.bulk_create(
+            CardEvent(
+                card_id=pk,
+                kind=CardEvent.Kind.EXPIRED,
+                from_status=CardStatus.ACTIVE,
+                to_status=CardStatus.EXPIRED,
+                created_at=now,
+            )
+            for pk in ids
+        )
+        CustomerEvent.objects.bulk_create(
+            CustomerEvent(
+                customer_id=customer_id,
+                kind=CustomerEvent.Kind.TOURIST_CARD,
+                message=_("Tourist card expired"),
+                created_at=now,
+            )
+            for _pk, customer_id in due
+            if customer_id
+        )
+    return len(ids)
+
+
+def extend(*, card: TouristCard, valid_until: date, actor, reason: str) -> TouristCard:
+    reason = _reason(reason)
+    with transaction.atomic():
+        current = _locked(card, allowed=(CardStatus.ACTIVE,))
+        if valid_until <= current.valid_until:
+            raise ValidationError(
+                _("The new date must be after the current one (%(until)s).")
+                % {"until": current.valid_until.isoformat()},
+                code="until",
+            )
+        before = current.valid_until
+        current.valid_until = valid_until
+        current.save(update_fields=["valid_until", "updated_at"])
+        _event(
+            current,
+            CardEvent.Kind.EXTENDED,
+            actor,
+            before=CardStatus.ACTIVE,
+            reason=f"{before.isoformat()} → {valid_until.isoformat()}: {reason}",
+        )
+        _timeline(
+            current,
+            actor,
+            _("Tourist card %(number)s extended to %(until)s")
+            % {"number": current.number, "until": valid_until.isoformat()},
+        )
+    return current
+
+
+def void(*, card: TouristCard, actor, reason: str) -> TouristCard:
+    """Lost, stolen or a mistake: the card can never be used again. A card in stock may be
+    voided too (damaged stock)."""
+    reason = _reason(reason)
+    with transaction.atomic():
+        current = _locked(card, allowed=(CardStatus.IN_STOCK, CardStatus.ACTIVE))
+        before = current.status
+        current.status = CardStatus.VOID
+        current.save(update_fields=["status", "updated_at"])
+        _event(current, CardEvent.Kind.VOIDED, actor, before=before, reason=reason)
+        if current.customer_id:
+            _timeline(
+                current,
+                actor,
+                _("Tourist card %(number)s voided: %(reason)s")
+                % {"number": current.number, "reason": reason},
+            )
+    return current
+
+
+def replace(*, card: TouristCard, new_number: str, actor, reason: str) -> TouristCard:
+    """A lost card's successor: the new card takes over the traveller and validity; points and
+    history stay with the customer, who never changes."""
+    reason = _reason(reason)
+    with transaction.atomic():
+        current = _locked(card, allowed=(CardStatus.ACTIVE,))
+        successor = card_in_stock(new_number, lock=True)
+        current.status = CardStatus.REPLACED
+        current.replaced_by = successor
+        current.save(update_fields=["status", "replaced_by", "updated_at"])
+        for field in (
+            "customer",
+            "passport_number",
+            "nationality",
+            "full_name",
+            "arrival",
+            "departure",
+            "valid_until",
+            "store",
+        ):
+            setattr(successor, field, getattr(current, field))
+        successor.status = CardStatus.ACTIVE
+        successor.activated_at, successor.activated_by = timezone.now(), actor
+        successor.save()
+        _event(current, CardEvent.Kind.REPLACED, actor, before=CardStatus.ACTIVE, reason=reason)
+        _event(
+            successor,
+            CardEvent.Kind.ACTIVATED,
+            actor,
+            before=CardStatus.IN_STOCK,
+            reason=_("Replaces card %(number)s") % {"number": current.number},
+        )
+        _timeline(
+            current,
+            actor,
+            _("Tourist card %(old)s replaced by %(new)s")
+            % {"old": current.number, "new": successor.number},
+        )
+    return successor
+
+
+def convert(*, card: TouristCard, actor) -> Customer:
+    """The tourist becomes a full member: customer type retail (points, orders and history
+    kept, as they are the customer's), the card marked converted."""
+    with transaction.atomic():
+        current = _locked(card, allowed=(CardStatus.ACTIVE, CardStatus.EXPIRED))
+        before = current.status
+        current.status = CardStatus.CONVERTED
+        current.save(update_fields=["status", "updated_at"])
+        customer = customer_services.customer_update(
+            customer=current.customer,
+            data={"customer_type": Customer.CustomerType.RETAIL},
+            actor=actor,
+        )
+        _event(current, CardEvent.Kind.CONVERTED, actor, before=before)
+        _timeline(
+            current,
+            actor,
+            _("Tourist card %(number)s converted into a full membership")
+            % {"number": current.number},
+        )
+    return customer
