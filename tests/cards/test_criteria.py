@@ -42,14 +42,14 @@ def matching(query):
 
 
 def test_holding_a_card_active_expired_or_ever(people):
-    korean, french, local = people
+    korean, french, _local = people
     assert matching("tourist_card=active") == {korean.customer_id}
     assert matching("tourist_card=expired") == {french.customer_id}
     assert matching("tourist_card=any") == {korean.customer_id, french.customer_id}
 
 
 def test_nationality_and_card_number(people):
-    korean, french, local = people
+    korean, french, _local = people
     assert matching("nationality=FR") == {french.customer_id}
     assert matching("nationality=FR&nationality=KR") == {korean.customer_id, french.customer_id}
     spaced = f"{korean.number[:4]} {korean.number[4:]}"
