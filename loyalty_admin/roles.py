@@ -26,6 +26,7 @@ ADMINISTRATOR_APPS = (
     "tags",
     "audiences",
     "wholesale",
+    "cards",
     "migration",
 )
 
@@ -53,6 +54,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "wholesale.view_wholesaleapplication",
         "wholesale.review_wholesaleapplication",
         "audiences.view_audience",
+        "cards.view_touristcard",
     ),
     MARKETING: (
         *_READ_REFERENCE,
@@ -66,6 +68,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "audiences.change_audience",
         "audiences.delete_audience",
         "wholesale.view_wholesaleapplication",
+        "cards.view_touristcard",
     ),
     CUSTOMER_CARE: (
         *_READ_REFERENCE,
@@ -76,6 +79,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "tags.assign_tag",
         "cards.view_touristcard",
         "cards.activate_touristcard",
+        "cards.view_passport_touristcard",
         "audiences.view_audience",
         "wholesale.view_wholesaleapplication",
     ),

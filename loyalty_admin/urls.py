@@ -29,6 +29,7 @@ urlpatterns = [
     path("migration/", include("migration.urls")),
     path("wholesale/", include((wholesale_public, "wholesale_public"))),
     path("wholesale/", include("wholesale.urls")),
+    path("cards/", include("cards.urls")),
     path("", include((public_urlpatterns, "customers_public"))),
     path("django-admin/", admin.site.urls),
 ]

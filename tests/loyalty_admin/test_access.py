@@ -1,10 +1,14 @@
 """Every URL × every role: the expected allow / deny, decided explicitly per URL name."""
 
+from datetime import timedelta
+
 import pytest
 from django.core.files.base import ContentFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from audiences.models import Audience, AudienceJob
+from cards.services import activate, generate_batch
 from customers.models import BulkChange, ExportJob, SavedView
 from loyalty_admin.roles import ADMINISTRATOR, CUSTOMER_CARE, MARKETING, SALES
 from migration.models import ImportJob
@@ -106,6 +110,9 @@ DECISIONS = {
     "wholesale:resend": {ADMINISTRATOR, SALES},
     "wholesale:revoke": {ADMINISTRATOR, SALES},
     "wholesale:conditions": {ADMINISTRATOR},
+    # Tourist cards: Customer care and Administrators work the counter.
+    "cards:activate": {ADMINISTRATOR, CUSTOMER_CARE},
+    "cards:activated": {ADMINISTRATOR, CUSTOMER_CARE},
     "wholesale_public:apply": PUBLIC,
     "wholesale_public:done": PUBLIC,
     "wholesale_public:more": PUBLIC,
@@ -206,7 +213,26 @@ def objects(db, settings, tmp_path):
     )
     document.file.save("doc.pdf", ContentFile(PDF_BYTES), save=False)
     document.save()
+    card_batch = generate_batch(
+        name="Access", prefix="9709", size=1, validity_days=30, store=None, actor=None
+    )
+    card = activate(
+        number=card_batch.cards.get().number,
+        traveller={
+            "passport_number": "A1234567",
+            "nationality": "KR",
+            "full_name": "LEE Ji-eun",
+            "date_of_birth": None,
+            "arrival": timezone.localdate(),
+            "departure": timezone.localdate() + timedelta(days=3),
+            "phone": "",
+            "email": "",
+        },
+        store=None,
+        actor=None,
+    )
     return {
+        "card": card,
         "application": application,
         "document": document,
         "audience": audience,
@@ -273,6 +299,8 @@ def url_for(name, objects):
         "wholesale:conditions",
     }:
         args = [objects["application"].pk]
+    elif name == "cards:activated":
+        args = [objects["card"].pk]
     elif name == "wholesale_public:more":
         args = ["not-a-token"]
     elif name == "customers:options":

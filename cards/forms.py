@@ -1,0 +1,75 @@
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_countries import countries
+
+from cards import services
+from core.forms import BootstrapFormMixin
+from customers.models import Store
+from customers.phone import normalise_phone
+
+
+class ActivationForm(BootstrapFormMixin, forms.Form):
+    """The counter's one form, in the order a clerk reads a passport: card, passport, name,
+    stay, contact. Every field answers the keyboard; Enter submits."""
+
+    number = forms.CharField(
+        label=_("Card number"),
+        max_length=32,
+        widget=forms.TextInput(attrs={"autofocus": True, "inputmode": "numeric"}),
+        help_text=_("Type it or scan it."),
+    )
+    passport_number = forms.CharField(label=_("Passport number"), max_length=30)
+    nationality = forms.ChoiceField(label=_("Nationality"), choices=[])
+    full_name = forms.CharField(
+        label=_("Full name as in the passport"), max_length=160, help_text=_("Surname first.")
+    )
+    date_of_birth = forms.DateField(
+        label=_("Date of birth"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    arrival = forms.DateField(label=_("Arrival"), widget=forms.DateInput(attrs={"type": "date"}))
+    departure = forms.DateField(
+        label=_("Departure"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    phone = forms.CharField(label=_("Mobile number"), required=False, max_length=30)
+    email = forms.EmailField(label=_("Email"), required=False)
+    store = forms.ModelChoiceField(label=_("Store"), queryset=Store.objects.none(), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["nationality"].choices = [("", _("— choose —")), *countries]
+        self.fields["store"].queryset = Store.objects.order_by("name")
+
+    def clean_number(self):
+        try:
+            return services.card_in_stock(self.cleaned_data["number"]).number
+        except ValidationError as error:
+            raise ValidationError(error.messages) from error
+
+    def clean_passport_number(self):
+        return services.normalise_passport(self.cleaned_data["passport_number"])
+
+    def clean_phone(self):
+        phone = self.cleaned_data["phone"].strip()
+        return normalise_phone(phone) if phone else ""
+
+    def clean_email(self):
+        return self.cleaned_data["email"].strip().lower()
+
+    def clean(self):
+        data = super().clean()
+        if data.get("arrival") and data.get("departure"):
+            try:
+                services.check_stay(
+                    arrival=data["arrival"],
+                    departure=data["departure"],
+                    today=timezone.localdate(),
+                )
+            except ValidationError as error:
+                self.add_error("departure", error)
+        return data
+
+    def traveller(self) -> dict:
+        names = ("passport_number", "nationality", "full_name", "date_of_birth", "arrival")
+        return {name: self.cleaned_data[name] for name in (*names, "departure", "phone", "email")}

@@ -1,0 +1,65 @@
+"""The counter's pages: activate a card (keyboard only: scan, tab through, Enter) and the
+success page that starts the next one."""
+
+from django.contrib import messages
+from django.contrib.auth.mixins import PermissionRequiredMixin
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect
+from django.utils.translation import gettext as _
+from django.views.generic import DetailView, FormView
+
+from cards import services
+from cards.forms import ActivationForm
+from cards.models import TouristCard
+from customers.models import Customer
+
+NEW = "new"
+
+
+class ActivateView(PermissionRequiredMixin, FormView):
+    permission_required = "cards.activate_touristcard"
+    raise_exception = True
+    template_name = "cards/activate.html"
+    form_class = ActivationForm
+
+    def form_valid(self, form):
+        traveller = form.traveller()
+        matches = services.travellers_matching(
+            passport=traveller["passport_number"],
+            nationality=traveller["nationality"],
+            phone=traveller["phone"],
+            email=traveller["email"],
+        )
+        attach = self.request.POST.get("attach", "")
+        if matches and attach not in {NEW, *(str(c.pk) for c in matches)}:
+            # Ask once: the traveller may already be a customer.
+            return self.render_to_response(self.get_context_data(form=form, matches=matches))
+        customer = next((c for c in matches if str(c.pk) == attach), None)
+        try:
+            card = services.activate(
+                number=form.cleaned_data["number"],
+                traveller=traveller,
+                store=form.cleaned_data["store"],
+                actor=self.request.user,
+                customer=customer,
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+            return self.form_invalid(form)
+        messages.success(self.request, _("Card %(number)s is active.") % {"number": card.number})
+        return redirect("cards:activated", pk=card.pk)
+
+
+class ActivatedView(PermissionRequiredMixin, DetailView):
+    permission_required = "cards.activate_touristcard"
+    raise_exception = True
+    template_name = "cards/activated.html"
+    context_object_name = "card"
+
+    def get_queryset(self):
+        return TouristCard.objects.select_related("customer", "store").filter(
+            customer__isnull=False
+        )
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(tourist=Customer.CustomerType.TOURIST, **kwargs)
