@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
 from cards import services
+from cards.models import CardStatus
 from core.forms import BootstrapFormMixin
 from customers.models import Store
 from customers.phone import normalise_phone
@@ -73,3 +74,19 @@ class ActivationForm(BootstrapFormMixin, forms.Form):
     def traveller(self) -> dict:
         names = ("passport_number", "nationality", "full_name", "date_of_birth", "arrival")
         return {name: self.cleaned_data[name] for name in (*names, "departure", "phone", "email")}
+
+
+class CardFilterForm(BootstrapFormMixin, forms.Form):
+    q = forms.CharField(label=_("Card or passport number"), required=False, max_length=32)
+    status = forms.ChoiceField(label=_("Status"), required=False, choices=[])
+    nationality = forms.ChoiceField(label=_("Nationality"), required=False, choices=[])
+    valid_until_to = forms.DateField(
+        label=_("Valid until, at the latest"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = [("", _("Any status")), *CardStatus.choices]
+        self.fields["nationality"].choices = [("", _("Any nationality")), *countries]

@@ -6,14 +6,72 @@ from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
-from django.views.generic import DetailView, FormView
+from django.views.generic import DetailView, FormView, TemplateView
 
-from cards import services
-from cards.forms import ActivationForm
+from cards import selectors, services
+from cards.forms import ActivationForm, CardFilterForm
 from cards.models import TouristCard
+from core.pagination import InvalidCursor, keyset_page
 from customers.models import Customer
 
 NEW = "new"
+PER_PAGE = 50
+
+
+class CardListView(PermissionRequiredMixin, TemplateView):
+    permission_required = "cards.view_touristcard"
+    raise_exception = True
+    template_name = "cards/card_list.html"
+
+    def get_context_data(self, **kwargs):
+        form = CardFilterForm(self.request.GET)
+        data = form.cleaned_data if form.is_valid() else {}
+        rows = selectors.cards(
+            query=data.get("q", ""),
+            status=data.get("status", ""),
+            nationality=data.get("nationality", ""),
+            valid_until_to=data.get("valid_until_to"),
+        )
+        try:
+            page = keyset_page(
+                rows,
+                ["number"],
+                PER_PAGE,
+                after=self.request.GET.get("after", ""),
+                before=self.request.GET.get("before", ""),
+            )
+        except InvalidCursor:
+            page = keyset_page(rows, ["number"], PER_PAGE)
+        query = self.request.GET.copy()
+        for name in ("after", "before"):
+            query.pop(name, None)
+        return super().get_context_data(
+            form=form,
+            page=page,
+            filter_query=query.urlencode(),
+            filtered=any(data.values()),
+            full_passports=self.request.user.has_perm("cards.view_passport_touristcard"),
+            **kwargs,
+        )
+
+
+class CardDetailView(PermissionRequiredMixin, DetailView):
+    permission_required = "cards.view_touristcard"
+    raise_exception = True
+    template_name = "cards/card_detail.html"
+    context_object_name = "card"
+
+    def get_queryset(self):
+        return TouristCard.objects.select_related(
+            "customer", "batch", "store", "activated_by", "replaced_by"
+        )
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            events=self.object.events.select_related("actor")[:100],
+            full_passports=self.request.user.has_perm("cards.view_passport_touristcard"),
+            **kwargs,
+        )
 
 
 class ActivateView(PermissionRequiredMixin, FormView):

@@ -96,3 +96,38 @@ def test_only_care_and_administrators_activate(staff_client, stock, role):
     assert client.get(ACTIVATE).status_code == 403
     assert client.post(ACTIVATE, form(stock[0])).status_code == 403
     assert TouristCard.objects.get(number=stock[0]).status == CardStatus.IN_STOCK
+
+
+def test_the_list_finds_a_card_by_number_or_passport_and_masks_passports(staff_client, stock):
+    staff_client(CUSTOMER_CARE).post(ACTIVATE, form(stock[0]))
+    marketing = staff_client(MARKETING)
+    by_number = marketing.get(reverse("cards:list"), {"q": stock[0]}).content.decode()
+    assert "SATO Yuki" in by_number and "••••4321" in by_number and "B7654321" not in by_number
+    by_passport = marketing.get(reverse("cards:list"), {"q": "b7654321"}).content.decode()
+    assert stock[0] in by_passport and stock[1] not in by_passport
+
+
+def test_the_card_page_shows_the_passport_to_care_and_its_history(staff_client, stock):
+    care = staff_client(CUSTOMER_CARE)
+    care.post(ACTIVATE, form(stock[0]))
+    card = TouristCard.objects.get(number=stock[0])
+    page = care.get(reverse("cards:detail", args=[card.pk]))
+    body = page.content.decode()
+    assert 'data-testid="passport">' in body and "B7654321" in body
+    assert "Activated" in body
+
+
+def test_the_card_list_costs_the_same_for_many_cards(staff_client, django_assert_num_queries):
+    client = staff_client(SALES)
+    services.generate_batch(
+        name="Few", prefix="9710", size=3, validity_days=1, store=None, actor=None
+    )
+    client.get(reverse("cards:list"))
+    with django_assert_num_queries(4) as captured:  # session, user, permissions, the page
+        client.get(reverse("cards:list"))
+    few = len(captured.captured_queries)
+    services.generate_batch(
+        name="Many", prefix="9711", size=60, validity_days=1, store=None, actor=None
+    )
+    with django_assert_num_queries(few):
+        client.get(reverse("cards:list"))

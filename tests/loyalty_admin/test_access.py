@@ -111,6 +111,8 @@ DECISIONS = {
     "wholesale:revoke": {ADMINISTRATOR, SALES},
     "wholesale:conditions": {ADMINISTRATOR},
     # Tourist cards: Customer care and Administrators work the counter.
+    "cards:list": EVERYONE,
+    "cards:detail": EVERYONE,
     "cards:activate": {ADMINISTRATOR, CUSTOMER_CARE},
     "cards:activated": {ADMINISTRATOR, CUSTOMER_CARE},
     "wholesale_public:apply": PUBLIC,
@@ -299,7 +301,7 @@ def url_for(name, objects):
         "wholesale:conditions",
     }:
         args = [objects["application"].pk]
-    elif name == "cards:activated":
+    elif name in {"cards:activated", "cards:detail"}:
         args = [objects["card"].pk]
     elif name == "wholesale_public:more":
         args = ["not-a-token"]
