@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
 from cards import services
-from cards.models import CardStatus
+from cards.models import CardBatch, CardStatus
 from core.forms import BootstrapFormMixin
 from customers.models import Store
 from customers.phone import normalise_phone
@@ -90,3 +90,32 @@ class CardFilterForm(BootstrapFormMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["status"].choices = [("", _("Any status")), *CardStatus.choices]
         self.fields["nationality"].choices = [("", _("Any nationality")), *countries]
+
+
+class BatchForm(BootstrapFormMixin, forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=120)
+    prefix = forms.CharField(
+        label=_("Number prefix"), max_length=8, help_text=_("1 to 8 digits, printed first.")
+    )
+    size = forms.IntegerField(
+        label=_("Cards"), min_value=1, max_value=services.MAX_BATCH, initial=1000
+    )
+    validity_days = forms.IntegerField(
+        label=_("Valid days after departure"), min_value=0, max_value=365, initial=30
+    )
+    store = forms.ModelChoiceField(label=_("Store"), queryset=Store.objects.none(), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["store"].queryset = Store.objects.order_by("name")
+
+    def clean_prefix(self):
+        prefix = self.cleaned_data["prefix"].strip()
+        services.check_prefix(prefix)
+        return prefix
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if CardBatch.objects.filter(name__iexact=name).exists():
+            raise ValidationError(_("A batch with this name exists."), code="duplicate")
+        return name

@@ -33,10 +33,14 @@ def _next_sequence(prefix: str) -> int:
     return int(highest[len(prefix) : -1]) + 1 if highest else 1
 
 
+def check_prefix(prefix: str) -> None:
+    if not prefix.isdigit() or not 1 <= len(prefix) <= 8:
+        raise ValidationError(_("The prefix is 1 to 8 digits, nothing else."), code="prefix")
+
+
 def generate_batch(*, name: str, prefix: str, size: int, validity_days: int, store, actor):
     """A batch of `size` new card numbers: prefix, a running sequence, the Luhn digit."""
-    if not prefix.isdigit() or not 1 <= len(prefix) <= 8:
-        raise ValidationError(_("The prefix is 1 to 8 digits."), code="prefix")
+    check_prefix(prefix)
     if not 1 <= size <= MAX_BATCH:
         raise ValidationError(
             _("A batch holds 1 to %(max)s cards.") % {"max": f"{MAX_BATCH:,}"}, code="size"

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.generic import DetailView, FormView, TemplateView
 
 from cards import selectors, services
-from cards.forms import ActivationForm, CardFilterForm
+from cards.forms import ActivationForm, BatchForm, CardFilterForm
 from cards.models import TouristCard
 from core.pagination import InvalidCursor, keyset_page
 from customers.models import Customer
@@ -106,6 +106,31 @@ class ActivateView(PermissionRequiredMixin, FormView):
             return self.form_invalid(form)
         messages.success(self.request, _("Card %(number)s is active.") % {"number": card.number})
         return redirect("cards:activated", pk=card.pk)
+
+
+class BatchListView(PermissionRequiredMixin, FormView):
+    """Batches with their cards per status, and the form that adds one (Administrator)."""
+
+    permission_required = "cards.add_cardbatch"
+    raise_exception = True
+    template_name = "cards/batch_list.html"
+    form_class = BatchForm
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(batches=selectors.batches_with_counts(), **kwargs)
+
+    def form_valid(self, form):
+        try:
+            batch = services.generate_batch(**form.cleaned_data, actor=self.request.user)
+        except ValidationError as error:
+            form.add_error(None, error)
+            return self.form_invalid(form)
+        messages.success(
+            self.request,
+            _("Batch %(name)s: %(size)s cards in stock.")
+            % {"name": batch.name, "size": f"{batch.size:,}"},
+        )
+        return redirect("cards:batches")
 
 
 class ActivatedView(PermissionRequiredMixin, DetailView):

@@ -131,3 +131,19 @@ def test_the_card_list_costs_the_same_for_many_cards(staff_client, django_assert
     )
     with django_assert_num_queries(few):
         client.get(reverse("cards:list"))
+
+
+def test_an_administrator_adds_a_batch_and_sees_its_counts(admin_client):
+    url = reverse("cards:batches")
+    response = admin_client.post(
+        url, {"name": "Airport", "prefix": "9712", "size": "40", "validity_days": "30"}
+    )
+    assert response.status_code == 302
+    assert TouristCard.objects.filter(batch__name="Airport").count() == 40
+    page = admin_client.get(url).content.decode()
+    assert "Airport" in page and "In stock 40" in page
+    again = admin_client.post(
+        url, {"name": "airport", "prefix": "97A2", "size": "40", "validity_days": "30"}
+    ).content.decode()
+    assert "A batch with this name exists." in again and "1 to 8 digits, nothing else" in again
+    assert 'value="97A2"' in again

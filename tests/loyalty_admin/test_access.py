@@ -113,6 +113,7 @@ DECISIONS = {
     # Tourist cards: Customer care and Administrators work the counter.
     "cards:list": EVERYONE,
     "cards:detail": EVERYONE,
+    "cards:batches": {ADMINISTRATOR},
     "cards:activate": {ADMINISTRATOR, CUSTOMER_CARE},
     "cards:activated": {ADMINISTRATOR, CUSTOMER_CARE},
     "wholesale_public:apply": PUBLIC,
