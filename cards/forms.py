@@ -119,3 +119,50 @@ class BatchForm(BootstrapFormMixin, forms.Form):
         if CardBatch.objects.filter(name__iexact=name).exists():
             raise ValidationError(_("A batch with this name exists."), code="duplicate")
         return name
+
+
+class ExtendForm(BootstrapFormMixin, forms.Form):
+    valid_until = forms.DateField(
+        label=_("New last day of validity"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    reason = forms.CharField(label=_("Reason"), max_length=500, widget=forms.Textarea({"rows": 2}))
+
+
+class VoidForm(BootstrapFormMixin, forms.Form):
+    WHY = [
+        ("lost", _("Lost")),
+        ("stolen", _("Stolen")),
+        ("mistake", _("Issued by mistake")),
+        ("damaged", _("Damaged")),
+    ]
+    why = forms.ChoiceField(label=_("Why"), choices=WHY, widget=forms.RadioSelect)
+    note = forms.CharField(
+        label=_("Note"), required=False, max_length=500, widget=forms.Textarea({"rows": 2})
+    )
+
+    def reason(self) -> str:
+        label = str(dict(self.WHY)[self.cleaned_data["why"]])
+        note = self.cleaned_data["note"].strip()
+        return f"{label}: {note}" if note else label
+
+
+class ReplaceForm(BootstrapFormMixin, forms.Form):
+    new_number = forms.CharField(
+        label=_("New card number"),
+        max_length=32,
+        widget=forms.TextInput(attrs={"autofocus": True, "inputmode": "numeric"}),
+        help_text=_("A card in stock; type it or scan it."),
+    )
+    reason = forms.CharField(
+        label=_("Reason"), max_length=500, initial=_("Lost"), widget=forms.Textarea({"rows": 2})
+    )
+
+    def clean_new_number(self):
+        try:
+            return services.card_in_stock(self.cleaned_data["new_number"]).number
+        except ValidationError as error:
+            raise ValidationError(error.messages) from error
+
+
+class ConvertForm(forms.Form):
+    """Nothing to type: the page explains what happens and the button confirms."""

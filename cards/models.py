@@ -4,6 +4,7 @@ life until it expires, is voided, replaced or converted into a full membership."
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
@@ -142,6 +143,9 @@ class TouristCard(models.Model):
 
     def __str__(self):
         return self.number
+
+    def get_absolute_url(self):
+        return reverse("cards:detail", args=[self.pk])
 
     @property
     def masked_passport(self) -> str:

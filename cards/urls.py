@@ -9,5 +9,9 @@ urlpatterns = [
     path("<int:pk>/", views.CardDetailView.as_view(), name="detail"),
     path("batches/", views.BatchListView.as_view(), name="batches"),
     path("activate/", views.ActivateView.as_view(), name="activate"),
+    path("<int:pk>/extend/", views.ExtendView.as_view(), name="extend"),
+    path("<int:pk>/void/", views.VoidView.as_view(), name="void"),
+    path("<int:pk>/replace/", views.ReplaceView.as_view(), name="replace"),
+    path("<int:pk>/convert/", views.ConvertView.as_view(), name="convert"),
     path("<int:pk>/activated/", views.ActivatedView.as_view(), name="activated"),
 ]

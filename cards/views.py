@@ -4,13 +4,21 @@ success page that starts the next one."""
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import ValidationError
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
 from django.views.generic import DetailView, FormView, TemplateView
 
 from cards import selectors, services
-from cards.forms import ActivationForm, BatchForm, CardFilterForm
-from cards.models import TouristCard
+from cards.forms import (
+    ActivationForm,
+    BatchForm,
+    CardFilterForm,
+    ConvertForm,
+    ExtendForm,
+    ReplaceForm,
+    VoidForm,
+)
+from cards.models import CardStatus, TouristCard
 from core.pagination import InvalidCursor, keyset_page
 from customers.models import Customer
 
@@ -69,6 +77,8 @@ class CardDetailView(PermissionRequiredMixin, DetailView):
     def get_context_data(self, **kwargs):
         return super().get_context_data(
             events=self.object.events.select_related("actor")[:100],
+            replaces=TouristCard.objects.filter(replaced_by=self.object).first(),
+            can_change=self.request.user.has_perm("cards.activate_touristcard"),
             full_passports=self.request.user.has_perm("cards.view_passport_touristcard"),
             **kwargs,
         )
@@ -146,3 +156,132 @@ class ActivatedView(PermissionRequiredMixin, DetailView):
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(tourist=Customer.CustomerType.TOURIST, **kwargs)
+
+
+class CardActionView(PermissionRequiredMixin, FormView):
+    """One change in an active card's life. The GET page is the confirmation: it shows the
+    card and what will happen; the POST does it, or keeps what was typed and says why not."""
+
+    permission_required = "cards.activate_touristcard"
+    raise_exception = True
+    template_name = "cards/card_action.html"
+    allowed: tuple[str, ...] = (CardStatus.ACTIVE,)
+    title = ""
+    explanation = ""
+    button = ""
+    danger = False
+
+    def dispatch(self, request, *args, **kwargs):
+        self.card = get_object_or_404(
+            TouristCard.objects.select_related("customer", "batch"), pk=kwargs["pk"]
+        )
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request, *args, **kwargs):
+        if self.card.status not in self.allowed:
+            messages.warning(
+                request,
+                _("Card %(number)s is %(status)s: this cannot be done to it now.")
+                % {"number": self.card.number, "status": self.card.get_status_display().lower()},
+            )
+            return redirect("cards:detail", pk=self.card.pk)
+        return super().get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            card=self.card,
+            title=self.title,
+            explanation=self.explanation,
+            button=self.button,
+            danger=self.danger,
+            **kwargs,
+        )
+
+    def form_valid(self, form):
+        try:
+            card, message = self.perform(form)
+        except ValidationError as error:
+            form.add_error(None, error)
+            return self.form_invalid(form)
+        messages.success(self.request, message)
+        return redirect(self.success_url_for(card))
+
+    def success_url_for(self, card):
+        return card.get_absolute_url()
+
+    def perform(self, form):
+        raise NotImplementedError
+
+
+class ExtendView(CardActionView):
+    form_class = ExtendForm
+    title = _("Extend the validity")
+    explanation = _("The card stays valid until the new date; the reason goes on its history.")
+    button = _("Extend")
+
+    def get_initial(self):
+        return {"valid_until": self.card.valid_until}
+
+    def perform(self, form):
+        card = services.extend(
+            card=self.card,
+            valid_until=form.cleaned_data["valid_until"],
+            actor=self.request.user,
+            reason=form.cleaned_data["reason"],
+        )
+        return card, _("Card %(number)s is valid until %(until)s.") % {
+            "number": card.number,
+            "until": card.valid_until.isoformat(),
+        }
+
+
+class VoidView(CardActionView):
+    form_class = VoidForm
+    allowed = (CardStatus.IN_STOCK, CardStatus.ACTIVE)
+    title = _("Void the card")
+    explanation = _(
+        "A void card can never be used again. To give the traveller a new card, replace it instead."
+    )
+    button = _("Void the card")
+    danger = True
+
+    def perform(self, form):
+        card = services.void(card=self.card, actor=self.request.user, reason=form.reason())
+        return card, _("Card %(number)s is void.") % {"number": card.number}
+
+
+class ReplaceView(CardActionView):
+    form_class = ReplaceForm
+    title = _("Replace the card")
+    explanation = _(
+        "The new card takes over the traveller and the validity; this one is marked replaced. "
+        "Points and history stay with the customer."
+    )
+    button = _("Replace")
+
+    def perform(self, form):
+        card = services.replace(
+            card=self.card,
+            new_number=form.cleaned_data["new_number"],
+            actor=self.request.user,
+            reason=form.cleaned_data["reason"],
+        )
+        return card, _("Card %(new)s replaces %(old)s.") % {
+            "new": card.number,
+            "old": self.card.number,
+        }
+
+
+class ConvertView(CardActionView):
+    form_class = ConvertForm
+    allowed = (CardStatus.ACTIVE, CardStatus.EXPIRED)
+    title = _("Convert to a full membership")
+    explanation = _(
+        "The tourist becomes a retail member with the same points, orders and history; "
+        "this card is marked converted and can no longer be used."
+    )
+    button = _("Convert")
+
+    def perform(self, form):
+        customer = services.convert(card=self.card, actor=self.request.user)
+        return customer, _("%(name)s is now a full member.") % {"name": customer}

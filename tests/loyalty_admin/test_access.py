@@ -116,6 +116,10 @@ DECISIONS = {
     "cards:batches": {ADMINISTRATOR},
     "cards:activate": {ADMINISTRATOR, CUSTOMER_CARE},
     "cards:activated": {ADMINISTRATOR, CUSTOMER_CARE},
+    "cards:extend": {ADMINISTRATOR, CUSTOMER_CARE},
+    "cards:void": {ADMINISTRATOR, CUSTOMER_CARE},
+    "cards:replace": {ADMINISTRATOR, CUSTOMER_CARE},
+    "cards:convert": {ADMINISTRATOR, CUSTOMER_CARE},
     "wholesale_public:apply": PUBLIC,
     "wholesale_public:done": PUBLIC,
     "wholesale_public:more": PUBLIC,
@@ -302,7 +306,11 @@ def url_for(name, objects):
         "wholesale:conditions",
     }:
         args = [objects["application"].pk]
-    elif name in {"cards:activated", "cards:detail"}:
+    elif name.startswith("cards:") and name not in {
+        "cards:list",
+        "cards:batches",
+        "cards:activate",
+    }:
         args = [objects["card"].pk]
     elif name == "wholesale_public:more":
         args = ["not-a-token"]
