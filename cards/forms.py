@@ -80,8 +80,25 @@ class CardFilterForm(BootstrapFormMixin, forms.Form):
     q = forms.CharField(label=_("Card or passport number"), required=False, max_length=32)
     status = forms.ChoiceField(label=_("Status"), required=False, choices=[])
     nationality = forms.ChoiceField(label=_("Nationality"), required=False, choices=[])
+    batch = forms.ModelChoiceField(
+        label=_("Batch"), required=False, queryset=CardBatch.objects.none(), empty_label=_("Any")
+    )
+    store = forms.ModelChoiceField(
+        label=_("Store"), required=False, queryset=Store.objects.none(), empty_label=_("Any")
+    )
+    activated_from = forms.DateField(
+        label=_("Activated from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    activated_to = forms.DateField(
+        label=_("Activated to"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    valid_until_from = forms.DateField(
+        label=_("Valid until from"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
     valid_until_to = forms.DateField(
-        label=_("Valid until, at the latest"),
+        label=_("Valid until to"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
     )
@@ -90,6 +107,8 @@ class CardFilterForm(BootstrapFormMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["status"].choices = [("", _("Any status")), *CardStatus.choices]
         self.fields["nationality"].choices = [("", _("Any nationality")), *countries]
+        self.fields["batch"].queryset = CardBatch.objects.order_by("-created_at")
+        self.fields["store"].queryset = Store.objects.order_by("name")
 
 
 class BatchForm(BootstrapFormMixin, forms.Form):

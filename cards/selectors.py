@@ -4,11 +4,24 @@ from django.db.models import Count
 
 from cards.luhn import normalise
 from cards.models import CardBatch, CardStatus, TouristCard
+from core.dates import day_end, day_start
 
 
-def cards(*, query: str = "", status: str = "", nationality: str = "", valid_until_to=None):
+def cards(
+    *,
+    query: str = "",
+    status: str = "",
+    nationality: str = "",
+    batch=None,
+    store=None,
+    activated_from=None,
+    activated_to=None,
+    valid_until_from=None,
+    valid_until_to=None,
+):
     """The cards the list shows: by number (exact, as typed or scanned) or passport (exact,
-    capitals), status, nationality and validity; both lookups are indexed."""
+    capitals), status, nationality, batch, store, activation day (local) and validity; the
+    number and passport lookups are indexed."""
     rows = TouristCard.objects.select_related("customer", "batch", "store")
     typed = normalise(query).upper()
     if typed:
@@ -17,6 +30,16 @@ def cards(*, query: str = "", status: str = "", nationality: str = "", valid_unt
         rows = rows.filter(status=status)
     if nationality:
         rows = rows.filter(nationality=nationality)
+    if batch:
+        rows = rows.filter(batch=batch)
+    if store:
+        rows = rows.filter(store=store)
+    if activated_from:
+        rows = rows.filter(activated_at__gte=day_start(activated_from))
+    if activated_to:
+        rows = rows.filter(activated_at__lt=day_end(activated_to))
+    if valid_until_from:
+        rows = rows.filter(valid_until__gte=valid_until_from)
     if valid_until_to:
         rows = rows.filter(valid_until__lte=valid_until_to)
     return rows

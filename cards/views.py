@@ -34,12 +34,8 @@ class CardListView(PermissionRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         form = CardFilterForm(self.request.GET)
         data = form.cleaned_data if form.is_valid() else {}
-        rows = selectors.cards(
-            query=data.get("q", ""),
-            status=data.get("status", ""),
-            nationality=data.get("nationality", ""),
-            valid_until_to=data.get("valid_until_to"),
-        )
+        filters = {name: value for name, value in data.items() if name != "q"}
+        rows = selectors.cards(query=data.get("q", ""), **filters)
         try:
             page = keyset_page(
                 rows,

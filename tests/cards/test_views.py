@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from cards import services
 from cards.models import CardStatus, TouristCard
-from customers.models import Customer
+from customers.models import Customer, Store
 from loyalty_admin.roles import CUSTOMER_CARE, MARKETING, SALES
 from tests.cards.test_activation import numbers
 from tests.customers.factories import CustomerFactory
@@ -123,7 +123,7 @@ def test_the_card_list_costs_the_same_for_many_cards(staff_client, django_assert
         name="Few", prefix="9710", size=3, validity_days=1, store=None, actor=None
     )
     client.get(reverse("cards:list"))
-    with django_assert_num_queries(4) as captured:  # session, user, permissions, the page
+    with django_assert_num_queries(6) as captured:  # session, user, perms, batches, stores, page
         client.get(reverse("cards:list"))
     few = len(captured.captured_queries)
     services.generate_batch(
@@ -147,3 +147,28 @@ def test_an_administrator_adds_a_batch_and_sees_its_counts(admin_client):
     ).content.decode()
     assert "A batch with this name exists." in again and "1 to 8 digits, nothing else" in again
     assert 'value="97A2"' in again
+
+
+def test_the_list_filters_by_batch_store_and_dates(staff_client, stock):
+    store = Store.objects.create(name="Airport desk", code="air")
+    care = staff_client(CUSTOMER_CARE)
+    care.post(ACTIVATE, form(stock[0], store=str(store.pk)))
+    other = services.generate_batch(
+        name="Other", prefix="9713", size=2, validity_days=30, store=None, actor=None
+    )
+    today = timezone.localdate()
+
+    def listed(**query):
+        return care.get(reverse("cards:list"), query).content.decode()
+
+    assert stock[0] in listed(store=store.pk) and stock[1] not in listed(store=store.pk)
+    by_batch = listed(batch=other.pk)
+    assert stock[0] not in by_batch and numbers(other)[0] in by_batch
+    assert stock[0] in listed(activated_from=today.isoformat(), activated_to=today.isoformat())
+    tomorrow = (today + timedelta(days=1)).isoformat()
+    assert stock[0] not in listed(activated_from=tomorrow)
+    card = TouristCard.objects.get(number=stock[0])
+    assert stock[0] in listed(valid_until_from=card.valid_until.isoformat())
+    assert "No card matches these filters." in listed(
+        valid_until_from=(card.valid_until + timedelta(days=1)).isoformat()
+    )
