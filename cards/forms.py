@@ -185,3 +185,40 @@ class ReplaceForm(BootstrapFormMixin, forms.Form):
 
 class ConvertForm(forms.Form):
     """Nothing to type: the page explains what happens and the button confirms."""
+
+
+STOCK_FILE_MAX_MB = 20
+
+
+class StockFileForm(BootstrapFormMixin, forms.Form):
+    """A batch of pre-printed cards: their numbers in the first column of a CSV or Excel file.
+    It shares the stock page with BatchForm, hence its prefix."""
+
+    prefix = "stock"
+
+    name = forms.CharField(label=_("Name"), max_length=120)
+    file = forms.FileField(
+        label=_("Numbers file"),
+        help_text=_("CSV or Excel (.xlsx): a header row, then one card number per row."),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.xlsx"}),
+    )
+    validity_days = forms.IntegerField(
+        label=_("Valid days after departure"), min_value=0, max_value=365, initial=30
+    )
+    store = forms.ModelChoiceField(label=_("Store"), queryset=Store.objects.none(), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["store"].queryset = Store.objects.order_by("name")
+
+    clean_name = BatchForm.clean_name
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > STOCK_FILE_MAX_MB * 1024 * 1024:
+            raise ValidationError(
+                _("The file is larger than %(limit)s MB."),
+                params={"limit": STOCK_FILE_MAX_MB},
+                code="too_big",
+            )
+        return upload

@@ -61,6 +61,9 @@ class CardBatch(models.Model):
     def __str__(self):
         return self.name
 
+    def get_absolute_url(self):
+        return reverse("cards:batch", args=[self.pk])
+
 
 class TouristCard(models.Model):
     number = models.CharField(_("card number"), max_length=19, unique=True)

@@ -57,3 +57,14 @@ def batches_with_counts() -> list[CardBatch]:
             (label, counts.get(batch.pk, {}).get(value, 0)) for value, label in CardStatus.choices
         ]
     return batches
+
+
+def status_counts(batch: CardBatch) -> list[tuple[str, str, int]]:
+    """(value, label, cards) for each status of one batch, on the (batch, status) index."""
+    counts = dict(
+        batch.cards.order_by()
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
+    )
+    return [(value, label, counts.get(value, 0)) for value, label in CardStatus.choices]

@@ -3,6 +3,7 @@ memory and inserted in chunks, never one save per card."""
 
 import re
 from datetime import date, timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -14,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from cards.luhn import check_digit, is_valid, normalise
 from cards.models import CardBatch, CardEvent, CardStatus, TouristCard
+from core.files import open_source
 from customers import services as customer_services
 from customers.models import Customer, CustomerEvent
 from ranks.selectors import default_rank
@@ -76,6 +78,90 @@ def generate_batch(*, name: str, prefix: str, size: int, validity_days: int, sto
                     store=store,
                 )
                 for payload in payloads
+            )
+    return batch
+
+
+MIN_NUMBER_LENGTH = 8
+MAX_NUMBER_LENGTH = 19
+SHOWN_PROBLEMS = 50
+
+
+class StockFileRefused(ValidationError):
+    """A list of pre-printed numbers with problems: nothing was added; `problems` holds the
+    first rows at fault as (row, value, why) and `count` how many there are in all."""
+
+    def __init__(self, message, problems=(), count=0):
+        super().__init__(message, code="file")
+        self.problems, self.count = list(problems), count
+
+
+def _file_number(cell) -> str:
+    value = normalise(str(cell if cell is not None else "")).strip()
+    if value.endswith(".0") and value[:-2].isdigit():  # a number cell read as a float
+        value = value[:-2]
+    return value
+
+
+def _number_problem(number: str) -> str:
+    if not number:
+        return _("The first cell is empty.")
+    if not number.isdigit() or not MIN_NUMBER_LENGTH <= len(number) <= MAX_NUMBER_LENGTH:
+        return _("A card number is %(min)s to %(max)s digits.") % {
+            "min": MIN_NUMBER_LENGTH,
+            "max": MAX_NUMBER_LENGTH,
+        }
+    if not is_valid(number):
+        return _("The check digit is wrong: the counter could never activate this card.")
+    return ""
+
+
+def import_batch(*, name: str, path, file_name: str, validity_days: int, store, actor):
+    """A batch from a file of pre-printed numbers (the first column, after a header row), read
+    by the safe file reader. Every number must be new, unique in the file and pass the Luhn
+    check; if any does not, nothing is added and the rows at fault are named."""
+    source = open_source(Path(path), file_name)
+    numbers: dict[str, int] = {}
+    problems: list[tuple[int, str, str]] = []
+    for row, cells in source.rows():
+        number = _file_number(cells[0] if cells else "")
+        problem = _number_problem(number)
+        if not problem and number in numbers:
+            problem = _("The same number is on row %(row)s.") % {"row": numbers[number]}
+        if problem:
+            problems.append((row, number, problem))
+        else:
+            numbers[number] = row
+        if len(numbers) > MAX_BATCH:
+            raise StockFileRefused(
+                _("A batch holds 1 to %(max)s cards.") % {"max": f"{MAX_BATCH:,}"}
+            )
+    listed = list(numbers)
+    for start in range(0, len(listed), CHUNK):
+        chunk = listed[start : start + CHUNK]
+        for number in TouristCard.objects.filter(number__in=chunk).values_list("number", flat=True):
+            problems.append((numbers[number], number, _("This card is already in stock.")))
+    if problems:
+        problems.sort()
+        raise StockFileRefused(
+            _("%(count)s rows of the file cannot be taken; no card was added.")
+            % {"count": f"{len(problems):,}"},
+            problems[:SHOWN_PROBLEMS],
+            len(problems),
+        )
+    with transaction.atomic():
+        batch = CardBatch.objects.create(
+            name=name,
+            source=CardBatch.Source.IMPORTED,
+            size=len(listed),
+            validity_days=validity_days,
+            store=store,
+            created_by=actor,
+        )
+        for start in range(0, len(listed), CHUNK):
+            TouristCard.objects.bulk_create(
+                TouristCard(number=number, batch=batch, status=CardStatus.IN_STOCK, store=store)
+                for number in listed[start : start + CHUNK]
             )
     return batch
 

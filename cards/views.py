@@ -1,10 +1,18 @@
 """The counter's pages: activate a card (keyboard only: scan, tab through, Enter) and the
 success page that starts the next one."""
 
+import csv
+import io
+import tempfile
+from pathlib import Path
+
 from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import ValidationError
+from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.views.generic import DetailView, FormView, TemplateView
 
@@ -16,9 +24,11 @@ from cards.forms import (
     ConvertForm,
     ExtendForm,
     ReplaceForm,
+    StockFileForm,
     VoidForm,
 )
-from cards.models import CardStatus, TouristCard
+from cards.models import CardBatch, CardStatus, TouristCard
+from core.files import FileRejected
 from core.pagination import InvalidCursor, keyset_page
 from customers.models import Customer
 
@@ -115,7 +125,8 @@ class ActivateView(PermissionRequiredMixin, FormView):
 
 
 class BatchListView(PermissionRequiredMixin, FormView):
-    """Batches with their cards per status, and the form that adds one (Administrator)."""
+    """Batches with their cards per status, and the forms that add one (Administrator):
+    generated numbers, or a file of pre-printed ones."""
 
     permission_required = "cards.add_cardbatch"
     raise_exception = True
@@ -123,6 +134,7 @@ class BatchListView(PermissionRequiredMixin, FormView):
     form_class = BatchForm
 
     def get_context_data(self, **kwargs):
+        kwargs.setdefault("stock_form", StockFileForm())
         return super().get_context_data(batches=selectors.batches_with_counts(), **kwargs)
 
     def form_valid(self, form):
@@ -131,12 +143,124 @@ class BatchListView(PermissionRequiredMixin, FormView):
         except ValidationError as error:
             form.add_error(None, error)
             return self.form_invalid(form)
+        return self.added(batch)
+
+    def added(self, batch):
         messages.success(
             self.request,
             _("Batch %(name)s: %(size)s cards in stock.")
             % {"name": batch.name, "size": f"{batch.size:,}"},
         )
-        return redirect("cards:batches")
+        return redirect(batch)
+
+
+class BatchImportView(BatchListView):
+    """The stock page's second form: pre-printed numbers read from a file. A file with any bad
+    row adds nothing and names the rows."""
+
+    form_class = StockFileForm
+    http_method_names = ["post"]
+
+    def render_stock(self, form, problems=(), count=0):
+        return self.render_to_response(
+            self.get_context_data(
+                form=BatchForm(), stock_form=form, problems=problems, problem_count=count
+            )
+        )
+
+    def form_invalid(self, form):
+        return self.render_stock(form)
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        upload = data["file"]
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "numbers"
+            with path.open("wb") as handle:
+                for chunk in upload.chunks():
+                    handle.write(chunk)
+            try:
+                batch = services.import_batch(
+                    name=data["name"],
+                    path=path,
+                    file_name=upload.name,
+                    validity_days=data["validity_days"],
+                    store=data["store"],
+                    actor=self.request.user,
+                )
+            except services.StockFileRefused as error:
+                form.add_error("file", error.messages)
+                return self.render_stock(form, error.problems, error.count)
+            except FileRejected as error:
+                form.add_error("file", str(error))
+                return self.render_stock(form)
+        return self.added(batch)
+
+
+class BatchDetailView(PermissionRequiredMixin, DetailView):
+    """One batch: its cards per status (on the batch index), print view and numbers file."""
+
+    permission_required = "cards.add_cardbatch"
+    raise_exception = True
+    template_name = "cards/batch_detail.html"
+    context_object_name = "batch"
+    queryset = CardBatch.objects.select_related("store", "created_by")
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            status_counts=selectors.status_counts(self.object), **kwargs
+        )
+
+
+PRINT_SHEET = 500
+
+
+class BatchPrintView(BatchDetailView):
+    """The batch's numbers still in stock, laid out for printing, a sheet at a time."""
+
+    template_name = "cards/batch_print.html"
+
+    def get_context_data(self, **kwargs):
+        after = self.request.GET.get("after", "")
+        rows = self.object.cards.filter(status=CardStatus.IN_STOCK)
+        if after:
+            rows = rows.filter(number__gt=after)
+        numbers = list(rows.order_by("number").values_list("number", flat=True)[: PRINT_SHEET + 1])
+        return super().get_context_data(
+            numbers=[group_digits(number) for number in numbers[:PRINT_SHEET]],
+            next_after=numbers[PRINT_SHEET - 1] if len(numbers) > PRINT_SHEET else "",
+            **kwargs,
+        )
+
+
+def group_digits(number: str) -> str:
+    """A card number in groups of four, as it is printed and read aloud."""
+    return " ".join(number[start : start + 4] for start in range(0, len(number), 4))
+
+
+@permission_required("cards.add_cardbatch", raise_exception=True)
+def batch_numbers_csv(request, pk):
+    """Every number of the batch with its status, streamed (a batch may hold 100,000)."""
+    batch = get_object_or_404(CardBatch, pk=pk)
+    labels = dict(CardStatus.choices)
+
+    def lines():
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow([_("Card number"), _("Status")])
+        rows = batch.cards.order_by("number").values_list("number", "status")
+        for index, (number, status) in enumerate(rows.iterator(chunk_size=5000)):
+            writer.writerow([number, labels.get(status, status)])
+            if index % 1000 == 999:
+                yield out.getvalue()
+                out.seek(0)
+                out.truncate()
+        yield out.getvalue()
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    filename = slugify(batch.name) or f"batch-{batch.pk}"
+    response["Content-Disposition"] = f'attachment; filename="{filename}-numbers.csv"'
+    return response
 
 
 class ActivatedView(PermissionRequiredMixin, DetailView):

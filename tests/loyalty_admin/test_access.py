@@ -114,6 +114,10 @@ DECISIONS = {
     "cards:list": EVERYONE,
     "cards:detail": EVERYONE,
     "cards:batches": {ADMINISTRATOR},
+    "cards:batch_import": {ADMINISTRATOR},
+    "cards:batch": {ADMINISTRATOR},
+    "cards:batch_print": {ADMINISTRATOR},
+    "cards:batch_numbers": {ADMINISTRATOR},
     "cards:activate": {ADMINISTRATOR, CUSTOMER_CARE},
     "cards:activated": {ADMINISTRATOR, CUSTOMER_CARE},
     "cards:extend": {ADMINISTRATOR, CUSTOMER_CARE},
@@ -158,6 +162,7 @@ POST_ONLY = {
     "audiences:bulk",
     "audiences:job_retry",
     "wholesale:bulk",
+    "cards:batch_import",
     "wholesale:assign",
     "wholesale:approve",
     "wholesale:reject",
@@ -240,6 +245,7 @@ def objects(db, settings, tmp_path):
     )
     return {
         "card": card,
+        "card_batch": card_batch,
         "application": application,
         "document": document,
         "audience": audience,
@@ -306,10 +312,13 @@ def url_for(name, objects):
         "wholesale:conditions",
     }:
         args = [objects["application"].pk]
+    elif name in {"cards:batch", "cards:batch_print", "cards:batch_numbers"}:
+        args = [objects["card_batch"].pk]
     elif name.startswith("cards:") and name not in {
         "cards:list",
         "cards:batches",
         "cards:activate",
+        "cards:batch_import",
     }:
         args = [objects["card"].pk]
     elif name == "wholesale_public:more":
