@@ -68,3 +68,8 @@ def status_counts(batch: CardBatch) -> list[tuple[str, str, int]]:
         .values_list("status", "n")
     )
     return [(value, label, counts.get(value, 0)) for value, label in CardStatus.choices]
+
+
+def cards_of(customer) -> list[TouristCard]:
+    """The customer's cards, newest first, for their page (on the customer index)."""
+    return list(customer.tourist_cards.order_by("-activated_at", "-id")[:10])

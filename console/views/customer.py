@@ -10,6 +10,7 @@ from django.http import (
 from django.utils.translation import gettext as _
 from django.views.generic import CreateView, DetailView, UpdateView
 
+from cards.selectors import cards_of
 from console.forms import (
     CustomerForm,
 )
@@ -59,6 +60,7 @@ class CustomerDetailView(PermissionRequiredMixin, DetailView):
             redemptions=customer.redemptions.select_related("reward", "store")[:50],
             tasks=customer.tasks.all()[:50],
             wholesale_applications=applications_of(customer),
+            tourist_cards=cards_of(customer),
             timeline=customer_timeline(customer),
             custom_values=custom,
             has_history=services.customer_has_history(customer),

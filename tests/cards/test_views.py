@@ -172,3 +172,12 @@ def test_the_list_filters_by_batch_store_and_dates(staff_client, stock):
     assert "No card matches these filters." in listed(
         valid_until_from=(card.valid_until + timedelta(days=1)).isoformat()
     )
+
+
+def test_the_customer_page_shows_the_customers_cards(staff_client, stock):
+    care = staff_client(CUSTOMER_CARE)
+    care.post(ACTIVATE, form(stock[0]))
+    card = TouristCard.objects.get(number=stock[0])
+    page = care.get(card.customer.get_absolute_url()).content.decode()
+    shown = page.split('data-testid="tourist-cards"')[1].split("</dd>")[0]
+    assert card.get_absolute_url() in shown and "Active" in shown
