@@ -22,7 +22,12 @@ class ActivationForm(BootstrapFormMixin, forms.Form):
         help_text=_("Type it or scan it."),
     )
     passport_number = forms.CharField(label=_("Passport number"), max_length=30)
-    nationality = forms.ChoiceField(label=_("Nationality"), choices=[])
+    nationality = forms.ChoiceField(
+        label=_("Nationality"),
+        choices=[],
+        widget=forms.Select(attrs={"data-picker": ""}),
+        help_text=_("Type to search."),
+    )
     full_name = forms.CharField(
         label=_("Full name as in the passport"), max_length=160, help_text=_("Surname first.")
     )
@@ -79,7 +84,12 @@ class ActivationForm(BootstrapFormMixin, forms.Form):
 class CardFilterForm(BootstrapFormMixin, forms.Form):
     q = forms.CharField(label=_("Card or passport number"), required=False, max_length=32)
     status = forms.ChoiceField(label=_("Status"), required=False, choices=[])
-    nationality = forms.ChoiceField(label=_("Nationality"), required=False, choices=[])
+    nationality = forms.ChoiceField(
+        label=_("Nationality"),
+        required=False,
+        choices=[],
+        widget=forms.Select(attrs={"data-picker": ""}),
+    )
     batch = forms.ModelChoiceField(
         label=_("Batch"), required=False, queryset=CardBatch.objects.none(), empty_label=_("Any")
     )

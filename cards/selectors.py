@@ -1,6 +1,13 @@
 """Reads of the tourist-card app."""
 
+from datetime import timedelta
+
+from django.core.cache import cache
 from django.db.models import Count
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_countries import countries
 
 from cards.luhn import normalise
 from cards.models import CardBatch, CardStatus, TouristCard
@@ -73,3 +80,55 @@ def status_counts(batch: CardBatch) -> list[tuple[str, str, int]]:
 def cards_of(customer) -> list[TouristCard]:
     """The customer's cards, newest first, for their page (on the customer index)."""
     return list(customer.tourist_cards.order_by("-activated_at", "-id")[:10])
+
+
+FIGURES_KEY = "cards:figures"
+FIGURES_SECONDS = 300
+CHART_DAYS = 30
+TOP_NATIONALITIES = 8
+
+
+def card_figures() -> dict:
+    """The dashboard's tourist-card charts, cached like the members' figures: activations per
+    local day over the last month (activation index) and active cards per nationality."""
+    return cache.get_or_set(FIGURES_KEY, _compute_card_figures, FIGURES_SECONDS)
+
+
+def forget_card_figures() -> None:
+    cache.delete(FIGURES_KEY)
+
+
+def _compute_card_figures() -> dict:
+    today = timezone.localdate()
+    first = today - timedelta(days=CHART_DAYS - 1)
+    per_day = dict(
+        TouristCard.objects.filter(activated_at__gte=day_start(first))
+        .annotate(day=TruncDate("activated_at", tzinfo=timezone.get_current_timezone()))
+        .order_by()
+        .values_list("day")
+        .annotate(n=Count("id"))
+    )
+    days = [first + timedelta(days=i) for i in range(CHART_DAYS)]
+    by_nationality = list(
+        TouristCard.objects.filter(status=CardStatus.ACTIVE)
+        .order_by()
+        .values_list("nationality")
+        .annotate(n=Count("id"))
+        .order_by("-n", "nationality")
+    )
+    top, rest = by_nationality[:TOP_NATIONALITIES], by_nationality[TOP_NATIONALITIES:]
+    labels = [countries.name(code) or code or "—" for code, _n in top]
+    values = [n for _code, n in top]
+    if rest:
+        labels.append(str(_("Others")))
+        values.append(sum(n for _code, n in rest))
+    return {
+        "activations_chart": {
+            "labels": [day.strftime("%m-%d") for day in days],
+            "values": [per_day.get(day, 0) for day in days],
+        },
+        "activated_in_period": sum(per_day.values()),
+        "active": sum(values),
+        "nationality_chart": {"labels": labels, "values": values},
+        "nationality_codes": [code for code, _n in top],
+    }

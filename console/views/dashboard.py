@@ -2,6 +2,7 @@ from django.utils import timezone
 from django.utils.timesince import timesince
 from django.views.generic import TemplateView
 
+from cards.selectors import card_figures
 from console.dashboard import dashboard_figures
 from customers.selectors import recent_activity
 from wholesale.selectors import queue_figures
@@ -17,6 +18,9 @@ class DashboardView(TemplateView):
             figures=dashboard_figures(),
             activity=recent_activity(),
             wholesale=self.wholesale_figures(),
+            cards=(
+                card_figures() if self.request.user.has_perm("cards.view_touristcard") else None
+            ),
             **kwargs,
         )
 
