@@ -28,6 +28,7 @@ from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from cards.exports import export_columns as card_export_columns
 from console.tables import ordering_for
 from core.xlsx_safety import CSV_RISK, escape_csv
 from core.xlsx_stream import XLSX_MAX_ROWS, XlsxStreamWriter
@@ -44,6 +45,8 @@ class ExportColumn:
     label: str
     source: str | None  # a values() path; None for computed columns
     choices: tuple = ()  # (value, label) pairs: the cell shows the label
+    expression: Callable | None = None  # an annotation (a subquery), under `source`
+    permission: str = ""  # needed to choose the column
 
     def display(self) -> Callable | None:
         """value -> cell text for a choice column, its (lazy) labels resolved once for the
@@ -100,16 +103,32 @@ DEFAULT_EXPORT_COLUMNS = [
 ]
 
 
-def available_columns() -> dict[str, ExportColumn]:
+CARD_COLUMNS = [
+    ExportColumn(
+        column["key"],
+        column["label"],
+        column["key"],
+        expression=column["expression"],
+        permission=column.get("permission", ""),
+    )
+    for column in card_export_columns()
+]
+
+
+def available_columns(user=None) -> dict[str, ExportColumn]:
+    """Every column an export may hold; with a user, only those the user may choose."""
     columns = {column.key: column for column in BASE_COLUMNS}
     for definition in CustomFieldDefinition.objects.filter(is_active=True):
         key = f"cf_{definition.key}"
         columns[key] = ExportColumn(key, definition.label, f"custom_fields__{definition.key}")
+    for column in CARD_COLUMNS:
+        if user is None or not column.permission or user.has_perm(column.permission):
+            columns[column.key] = column
     return columns
 
 
-def export_column_choices():
-    return [(key, column.label) for key, column in available_columns().items()]
+def export_column_choices(user=None):
+    return [(key, column.label) for key, column in available_columns(user).items()]
 
 
 def _plain(value):
@@ -133,6 +152,9 @@ def iter_rows(queryset, columns: list[ExportColumn]) -> Iterator[list]:
     """Yield one list of cell values per customer in the queryset's order (by id when it has
     none), reading the database in chunks."""
     paths = ["pk", *[column.source for column in columns if column.source]]
+    annotations = {column.source: column.expression() for column in columns if column.expression}
+    if annotations:
+        queryset = queryset.annotate(**annotations)
     want_tags = any(column.key == "tags" for column in columns)
     displays = [column.display() for column in columns]
     batch: list[tuple] = []
@@ -239,6 +261,8 @@ def _sql_cell(column: ExportColumn, custom_types: dict[str, str]):
             .values("names")
         )
         return _safe_text(Subquery(names))
+    if column.expression is not None:
+        return _safe_text(column.expression())
     if column.source.startswith("custom_fields__"):
         key = column.source.removeprefix("custom_fields__")
         text = KeyTextTransform(key, "custom_fields")
@@ -332,8 +356,10 @@ def _write_csv_python(path, queryset, columns: list[ExportColumn], progress=None
     return rows
 
 
-def resolve_columns(keys: list[str]) -> list[ExportColumn]:
-    available = available_columns()
+def resolve_columns(keys: list[str], user=None) -> list[ExportColumn]:
+    """The columns named by `keys`; with a user, a column the user may not choose is refused
+    as if it did not exist."""
+    available = available_columns(user)
     unknown = [key for key in keys if key not in available]
     if unknown:
         raise ValueError(f"unknown export columns: {', '.join(unknown)}")

@@ -323,9 +323,9 @@ class ExportForm(BootstrapFormMixin, forms.Form):
     # Present when this form itself was submitted (not the list's bulk bar arriving here).
     submitted = forms.CharField(required=False, widget=forms.HiddenInput, initial="1")
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["columns"].choices = export_column_choices()
+        self.fields["columns"].choices = export_column_choices(user)
 
     def clean(self):
         # The query and the selection are hidden: their errors are the form's.

@@ -34,7 +34,7 @@ def create_export_job(
     if not columns:
         raise ValidationError(_("Choose at least one column."), code="no_columns")
     try:
-        resolve_columns(columns)
+        resolve_columns(columns, user=user)
     except ValueError as error:
         raise ValidationError(str(error), code="bad_columns") from None
     customers_matching(query_string)  # raises on an invalid filter

@@ -61,9 +61,12 @@ class ExportView(PermissionRequiredMixin, FormView):
             if initial["scope"] == "selected" and not initial["ids"]:
                 messages.error(request, _("Select at least one customer, or choose all matching."))
                 return redirect(f"{reverse('customers:list')}?{initial['query']}")
-            form = self.form_class(initial=initial)
+            form = self.form_class(initial=initial, user=request.user)
             return self.render_to_response(self.get_context_data(form=form))
         return super().post(request, *args, **kwargs)
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "user": self.request.user}
 
     def form_invalid(self, form):
         return self.render_to_response(self.get_context_data(form=form), status=400)
