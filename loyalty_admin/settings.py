@@ -306,14 +306,16 @@ JOB_SWEEP_SECONDS = int(os.environ.get("JOB_SWEEP_SECONDS", "60"))
 WORKER_PERIODIC = [
     ("audiences.services.refresh_stale_sizes", 15 * 60),
     ("audiences.services.freeze_due", 60 * 60),
+    ("cards.services.expire_due", 60 * 60),
 ]
 # An audience's size on the audience list is recounted when older than this.
 AUDIENCE_COUNT_MINUTES = int(os.environ.get("AUDIENCE_COUNT_MINUTES", "60"))
 
-# Wholesale applications: documents per application and their size, the one-time link that
-# asks an applicant for more, and how often one address or phone may apply.
 # Tourist cards: an arrival further back than this is refused as a typing mistake.
 TOURIST_ARRIVAL_MAX_DAYS_AGO = int(os.environ.get("TOURIST_ARRIVAL_MAX_DAYS_AGO", "90"))
+
+# Wholesale applications: documents per application and their size, the one-time link that
+# asks an applicant for more, and how often one address or phone may apply.
 WHOLESALE_DOCUMENT_MAX_MB = int(os.environ.get("WHOLESALE_DOCUMENT_MAX_MB", "5"))
 WHOLESALE_DOCUMENT_MAX_COUNT = int(os.environ.get("WHOLESALE_DOCUMENT_MAX_COUNT", "5"))
 WHOLESALE_INFO_LINK_DAYS = int(os.environ.get("WHOLESALE_INFO_LINK_DAYS", "14"))

@@ -3,12 +3,14 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.utils import timezone
 
 from cards import services
 from cards.models import CardEvent, CardStatus, TouristCard
+from core.management.commands.worker import run_periodic
 from customers.models import Customer, CustomerEvent, Order
 from loyalty_admin.roles import CUSTOMER_CARE
 from tests.cards.test_activation import TODAY, numbers, traveller
@@ -59,6 +61,14 @@ def test_due_cards_expire_by_themselves_and_others_stay(card, stock, clerk):
 def test_the_command_expires_with_the_clock(card):
     with time_machine.travel(card.valid_until + timedelta(days=2), tick=False):
         call_command("expire_tourist_cards")
+    card.refresh_from_db()
+    assert card.status == CardStatus.EXPIRED
+
+
+def test_the_workers_periodic_work_expires_due_cards(card):
+    assert ("cards.services.expire_due", 60 * 60) in settings.WORKER_PERIODIC
+    with time_machine.travel(card.valid_until + timedelta(days=1), tick=False):
+        run_periodic({})
     card.refresh_from_db()
     assert card.status == CardStatus.EXPIRED
 
