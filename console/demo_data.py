@@ -11,6 +11,8 @@ from django.utils import timezone
 
 from audiences.models import Audience
 from audiences.services import create_static_from_rule, save_audience
+from cards import services as card_services
+from cards.models import CardEvent, CardStatus, TouristCard
 from customers.models import (
     Customer,
     CustomerTask,
@@ -538,3 +540,82 @@ def seed_wholesale(reviewer=None) -> list[WholesaleApplication]:
                 application=made[0], actor=reviewer, needed="A photo of the business licence."
             )
     return made
+
+
+TRAVELLERS = [
+    ("KR", "KIM Min-jun"),
+    ("KR", "LEE Seo-yeon"),
+    ("KR", "PARK Ji-hoon"),
+    ("KR", "CHOI Yu-na"),
+    ("JP", "SATO Yuki"),
+    ("JP", "SUZUKI Haruto"),
+    ("JP", "TAKAHASHI Aoi"),
+    ("CN", "WANG Fang"),
+    ("CN", "LI Wei"),
+    ("CN", "ZHANG Min"),
+    ("TW", "CHEN Yi-ting"),
+    ("US", "SMITH John"),
+    ("US", "JOHNSON Emily"),
+    ("AU", "BROWN Olivia"),
+    ("GB", "TAYLOR James"),
+    ("FR", "MARTIN Camille"),
+    ("DE", "MÜLLER Lukas"),
+    ("TH", "SUKSAWAT Niran"),
+    ("SG", "TAN Wei Ling"),
+    ("IN", "SHARMA Priya"),
+    ("RU", "IVANOV Dmitri"),
+    ("MY", "AHMAD Nur Aisyah"),
+]
+
+
+def seed_cards(clerk=None) -> int:
+    """Tourist-card stock and a month of counter activations through the real services: some
+    cards expired, one extended, one voided, one replaced and one converted."""
+    store = Store.objects.order_by("pk").first()
+    batch = card_services.generate_batch(
+        name="Airport desk stock",
+        prefix="9704",
+        size=300,
+        validity_days=30,
+        store=store,
+        actor=None,
+    )
+    stock = iter(batch.cards.order_by("number").values_list("number", flat=True))
+    today = timezone.localdate()
+    made = []
+    for n, (nationality, name) in enumerate(TRAVELLERS * 2):
+        # The first ones came in about two months ago, so their cards have since expired.
+        days_ago = 60 - n if n < 6 else (n * 5) % 29
+        desk_day = today - timedelta(days=days_ago)
+        arrival = desk_day - timedelta(days=n % 3)
+        traveller = {
+            "passport_number": f"{nationality}{7_100_000 + n * 37:07d}",
+            "nationality": nationality,
+            "full_name": name,
+            "date_of_birth": None,
+            "arrival": arrival,
+            "departure": desk_day + timedelta(days=4 + n % 10),
+            "phone": "",
+            "email": "",
+        }
+        card = card_services.activate(
+            number=next(stock), traveller=traveller, store=store, actor=clerk, today=desk_day
+        )
+        when = timezone.now() - timedelta(days=days_ago, hours=n % 7)
+        TouristCard.objects.filter(pk=card.pk).update(activated_at=when)
+        CardEvent.objects.filter(card=card).update(created_at=when)
+        made.append(card)
+    card_services.expire_due()
+    active = list(TouristCard.objects.filter(status=CardStatus.ACTIVE).order_by("number"))
+    card_services.extend(
+        card=active[0],
+        valid_until=active[0].valid_until + timedelta(days=14),
+        actor=clerk,
+        reason="Flight moved by two weeks.",
+    )
+    card_services.void(card=active[1], actor=clerk, reason="Stolen: reported at the desk")
+    card_services.replace(
+        card=active[2], new_number=next(stock), actor=clerk, reason="Lost on the beach"
+    )
+    card_services.convert(card=active[3], actor=clerk)
+    return len(made)

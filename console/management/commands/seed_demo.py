@@ -1,7 +1,7 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from console.demo_data import seed_audiences, seed_demo, seed_wholesale
+from console.demo_data import seed_audiences, seed_cards, seed_demo, seed_wholesale
 from customers.models import Customer
 
 
@@ -22,7 +22,11 @@ class Command(BaseCommand):
         recalculate_all()
         seed_audiences()  # after the ranks, which the dynamic one names
         # Decided by a Sales user when one exists (`make run` creates the demo staff first).
-        seed_wholesale(reviewer=get_user_model().objects.filter(groups__name="Sales").first())
+        staff = get_user_model().objects
+        seed_wholesale(reviewer=staff.filter(groups__name="Sales").first())
+        counts["tourist cards activated"] = seed_cards(
+            clerk=staff.filter(groups__name="Customer care").first()
+        )
         self.stdout.write(
             self.style.SUCCESS(", ".join(f"{value:,} {name}" for name, value in counts.items()))
         )
