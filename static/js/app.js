@@ -65,6 +65,9 @@
         };
       }
       new TomSelect(select, settings);
+      // The hidden original keeps a name for assistive technology: the label Tom Select moved.
+      var label = select.id && document.getElementById(select.id + "-ts-label");
+      if (label) select.setAttribute("aria-labelledby", label.id);
     });
   }
 

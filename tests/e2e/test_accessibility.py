@@ -18,6 +18,7 @@ NOT_PAGES = {
     "migration:error_file",
     "audiences:job_errors",
     "wholesale:document",  # the applicant's PDF or image itself
+    "cards:batch_numbers",  # a CSV download
 }
 
 
