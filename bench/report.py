@@ -144,6 +144,8 @@ def render_markdown(result: dict) -> str:
         lines += _ratio_lines("Audiences", AUDIENCE_TARGETS, result["audiences"])
     if result.get("wholesale"):
         lines += _ratio_lines("Wholesale", WHOLESALE_TARGETS, result["wholesale"])
+    if result.get("cards"):
+        lines += _ratio_lines("Tourist cards", CARDS_TARGETS, result["cards"])
     for note in result.get("notes", []):
         lines += ["", note]
     return "\n".join(lines) + "\n"
@@ -241,6 +243,7 @@ SECTIONS = {
     "imports": "Import",
     "audiences": "Audiences",
     "wholesale": "Wholesale",
+    "cards": "Tourist cards",
 }
 
 
@@ -257,6 +260,15 @@ WHOLESALE_TARGETS = (
     "*Pending* selects about 4,000 customers scattered over the table: the plan starts from the "
     "applications' status index and fetches each of them by primary key before sorting, which "
     "is the cost of any filter that selective in the list (a tag's, a city's)."
+)
+
+CARDS_TARGETS = (
+    "Targets: the cards list and its lookups by card and passport number within the customer "
+    "list's first page and its name search (≤ 1.25x, for noise; the stock holds a tenth of the "
+    "customers); the nationality and has-a-card criteria in the customer list within 1.5x of "
+    "the unfiltered list; a batch of 100,000 cards generated set-based, in at most a quarter "
+    "of the time the same cards take saved one by one; activation in a pinned, small number of "
+    "queries."
 )
 
 
@@ -305,7 +317,7 @@ def _section_verdicts(result: dict) -> dict[str, tuple[int, list[str]]]:
         import_verdicts(result["imports"])
         judged = [row for row in result["imports"] if row.get("verdict")]
         verdicts["imports"] = (len(judged), [r["title"] for r in judged if r["verdict"] == "❌"])
-    for key in ("audiences", "wholesale"):
+    for key in ("audiences", "wholesale", "cards"):
         judged = [row for row in result.get(key) or [] if row.get("peer")]
         if judged:
             verdicts[key] = (len(judged), [r["title"] for r in judged if r["ratio"] > r["target"]])

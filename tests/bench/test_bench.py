@@ -9,6 +9,7 @@ from django.db import connection
 from audiences.models import Audience
 from bench import report
 from bench.run import _bench_user
+from cards.models import CardBatch, TouristCard
 from customers.models import Customer, Order, PointsTransaction
 from loyalty_admin.roles import ADMINISTRATOR, role_names
 from tags.models import CustomerTag
@@ -91,6 +92,16 @@ def test_bench_seeds_measures_and_reports(tmp_path, capsys, settings):
     assert 0 < wholesale["approve"]["queries"] <= 32
     assert not WholesaleApplication.objects.filter(decided_by__isnull=False).exists()  # rolled back
     assert "### Wholesale" in (tmp_path / "latest.md").read_text()
+    cards = {row["key"]: row for row in result["cards"]}
+    assert TouristCard.objects.filter(batch__name="BENCH stock").count() == 200
+    assert TouristCard.objects.filter(status="active").exists()
+    for key in ("cards", "cards_number", "cards_passport", "filter_nationality", "filter_active"):
+        assert cards[key]["ratio"] > 0 and cards[key]["ours"]["p50_ms"] > 0
+    assert cards["generate"]["ratio"] < 1  # set-based beats one save per card
+    assert 0 < cards["generate"]["queries"] < 20
+    assert 0 < cards["activate"]["queries"] <= 24
+    assert not CardBatch.objects.exclude(name="BENCH stock").exists()  # rolled back
+    assert "### Tourist cards" in (tmp_path / "latest.md").read_text()
     assert imports["ours_csv"]["created"] == imports["ours_xlsx"]["created"] == 300
     assert imports["ours_update"]["updated"] > 0 and imports["copy"]["rows"] == 300
     assert imports["copy_all"]["rows"] == 300 and imports["copy_all"]["copy_share"] > 0

@@ -63,6 +63,7 @@ class Command(BaseCommand):
         parser.add_argument("--skip-imports", action="store_true")
         parser.add_argument("--skip-audiences", action="store_true")
         parser.add_argument("--skip-wholesale", action="store_true")
+        parser.add_argument("--skip-cards", action="store_true")
         parser.add_argument(
             "--import-rows", type=int, default=100_000, help="Rows of the generated import file."
         )
@@ -105,6 +106,7 @@ class Command(BaseCommand):
             "imports": [],
             "audiences": [],
             "wholesale": [],
+            "cards": [],
             "notes": [],
         }
         if not options["skip_lists"]:
@@ -122,6 +124,11 @@ class Command(BaseCommand):
 
             self.stdout.write("Wholesale:")
             result["wholesale"] = wholesale.measure_wholesale(size, log=self.stdout.write)
+        if not options["skip_cards"]:
+            from bench import cards
+
+            self.stdout.write("Tourist cards:")
+            result["cards"] = cards.measure_cards(size, log=self.stdout.write)
         if not options["skip_ranks"]:
             self.stdout.write("Ranks:")
             result["ranks"] = run.measure_rank_work()
