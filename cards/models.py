@@ -125,6 +125,8 @@ class TouristCard(models.Model):
             models.Index(fields=["batch", "status"], name="card_batch_idx"),
             models.Index(fields=["customer", "status"], name="card_customer_idx"),
             models.Index(fields=["activated_at"], name="card_activated_idx"),
+            # The nationality criterion starts from the cards of that nationality.
+            models.Index(fields=["nationality", "customer"], name="card_nationality_idx"),
         ]
         constraints = [
             # One active card per passport: two desks cannot activate two cards for one traveller.

@@ -1,5 +1,5 @@
-"""The counter's pages: activate a card (keyboard only: scan, tab through, Enter) and the
-success page that starts the next one."""
+"""The tourist cards' pages: the list and a card's page, the counter's activation (keyboard
+only: scan, tab through, Enter) and its success page, a card's life, and the card stock."""
 
 import csv
 import io

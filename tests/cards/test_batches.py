@@ -2,7 +2,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from cards import services
-from cards.luhn import is_valid
+from cards.luhn import check_digit, is_valid
 from cards.models import CardStatus, TouristCard
 from loyalty_admin.roles import ADMINISTRATOR
 from tests.conftest import make_staff
@@ -41,6 +41,14 @@ def test_a_large_batch_is_written_in_a_few_statements(django_assert_max_num_quer
     with django_assert_max_num_queries(12):
         generate(size=12_000)
     assert TouristCard.objects.count() == 12_000
+
+
+def test_every_generated_number_carries_the_check_digit_python_computes():
+    # On PostgreSQL the database computes the digit (one INSERT … SELECT); on SQLite, Python.
+    batch = generate(prefix="7", size=3_000)
+    numbers = batch.cards.values_list("number", flat=True)
+    assert all(n[:-1].startswith("7") and n[-1] == check_digit(n[:-1]) for n in numbers)
+    assert len(set(numbers)) == 3_000
 
 
 @pytest.mark.parametrize(
