@@ -90,27 +90,23 @@ def _insert_numbers(batch, prefix: str, width: int, first: int, size: int) -> No
         )
 
 
-# The Luhn digit of `payload` in SQL: the payload's digits from the right, every other one
-# doubled (less 9 above 9), starting with the rightmost (as cards.luhn.check_digit).
-_LUHN_SQL = """
-    (10 - (SELECT sum(CASE WHEN (length(payload) - i) %% 2 = 0
-                          THEN (substr(payload, i, 1)::int * 2) %% 10
-                               + (substr(payload, i, 1)::int * 2) / 10
-                          ELSE substr(payload, i, 1)::int END)
-           FROM generate_series(1, length(payload)) i) %% 10) %% 10
-"""
-
-
 def _insert_numbers_sql(batch, prefix: str, width: int, first: int, size: int) -> None:
     """One INSERT … SELECT over generate_series, the check digit computed by the database."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""
+            # The Luhn digit: the payload's digits from the right, every other one doubled
+            # (its digits summed), starting with the rightmost, as cards.luhn.check_digit.
+            """
             INSERT INTO cards_touristcard (
                 number, batch_id, status, passport_number, nationality, full_name, store_id,
                 updated_at)
-            SELECT payload || ({_LUHN_SQL})::text, %(batch)s, %(status)s, '', '', '',
-                   %(store)s, now()
+            SELECT payload || ((10 - (
+                       SELECT sum(CASE WHEN (length(payload) - i) %% 2 = 0
+                                      THEN (substr(payload, i, 1)::int * 2) %% 10
+                                           + (substr(payload, i, 1)::int * 2) / 10
+                                      ELSE substr(payload, i, 1)::int END)
+                       FROM generate_series(1, length(payload)) i) %% 10) %% 10)::text,
+                   %(batch)s, %(status)s, '', '', '', %(store)s, now()
             FROM (
                 SELECT %(prefix)s || lpad(g::text, %(width)s, '0') AS payload
                 FROM generate_series(%(first)s::bigint, %(last)s::bigint) g
