@@ -5,16 +5,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cards', '0001_initial'),
-        ('customers', '0018_tourist_type'),
+        ("cards", "0001_initial"),
+        ("customers", "0018_tourist_type"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='touristcard',
-            index=models.Index(fields=['nationality', 'customer'], name='card_nationality_idx'),
+            model_name="touristcard",
+            index=models.Index(fields=["nationality", "customer"], name="card_nationality_idx"),
         ),
     ]
