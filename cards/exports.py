@@ -62,7 +62,7 @@ def export_columns() -> list[dict]:
         },
         {
             "key": "card_passport_full",
-            "label": _("Passport"),
+            "label": _("Passport (full)"),
             "expression": lambda: _latest(F("passport_number")),
             "permission": FULL_PASSPORT_PERMISSION,
         },

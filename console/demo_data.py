@@ -603,6 +603,7 @@ def seed_cards(clerk=None) -> int:
         )
         when = timezone.now() - timedelta(days=days_ago, hours=n % 7)
         TouristCard.objects.filter(pk=card.pk).update(activated_at=when)
+        Customer.objects.filter(pk=card.customer_id, joined_at__gt=when).update(joined_at=when)
         CardEvent.objects.filter(card=card).update(created_at=when)
         made.append(card)
     card_services.expire_due()
