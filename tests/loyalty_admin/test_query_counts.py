@@ -37,9 +37,10 @@ def pinned(client, url, extra, django_assert_num_queries, grow=None):
 def test_dashboard(client, django_assert_num_queries):
     # the member figures and the per-rank counts from the shared cache (a read of the
     # database cache each), the ranks for the chart, recent activity (customer and actor
-    # joined), pending wholesale applications and the conditions' answer time
+    # joined), pending wholesale applications and the conditions' answer time, and the
+    # tourist-card charts from the shared cache
     CustomerFactory.create_batch(3)
-    pinned(client, reverse("dashboard"), 6, django_assert_num_queries,
+    pinned(client, reverse("dashboard"), 7, django_assert_num_queries,
            grow=lambda: CustomerFactory.create_batch(5))  # fmt: skip
 
 
