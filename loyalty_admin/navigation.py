@@ -18,6 +18,7 @@ MODULES = (
     (_("Tourist cards"), "passport", "cards:list", "cards.view_touristcard"),
     (_("Exports"), "download", "customers:exports", "customers.export_customer"),
     (_("Bulk changes"), "lightning", "customers:changes", "customers.view_customer"),
+    (_("Staff"), "person-badge", "staff:list", "auth.view_user"),
 )
 
 

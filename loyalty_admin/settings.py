@@ -236,6 +236,8 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Loyalty <no-reply@loc
 CURRENCY_SYMBOL = os.environ.get("CURRENCY_SYMBOL", "₫")
 CURRENCY_PREFIX = env_bool("CURRENCY_PREFIX")
 # By default the address `make run` serves (HOST, PORT).
+# Staff accounts set their password through an emailed link valid this many hours.
+PASSWORD_RESET_TIMEOUT = int(os.environ.get("STAFF_PASSWORD_LINK_HOURS", "72")) * 3600
 PUBLIC_BASE_URL = os.environ.get(
     "PUBLIC_BASE_URL",
     f"http://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}",

@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from console.urls import public_urlpatterns
 from console.views.dashboard import DashboardView
+from loyalty_admin.staff.urls import public_urlpatterns as staff_public
 from wholesale.urls import public_urlpatterns as wholesale_public
 
 admin.site.site_header = "Loyalty Admin — reference data"
@@ -30,6 +31,8 @@ urlpatterns = [
     path("wholesale/", include((wholesale_public, "wholesale_public"))),
     path("wholesale/", include("wholesale.urls")),
     path("cards/", include("cards.urls")),
+    path("staff/", include("loyalty_admin.staff.urls")),
+    *staff_public,
     path("", include((public_urlpatterns, "customers_public"))),
     path("django-admin/", admin.site.urls),
 ]

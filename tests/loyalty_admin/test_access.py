@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
@@ -127,6 +128,15 @@ DECISIONS = {
     "wholesale_public:apply": PUBLIC,
     "wholesale_public:done": PUBLIC,
     "wholesale_public:more": PUBLIC,
+    # Staff accounts: Administrators only; the emailed password link's pages are public.
+    "staff:list": {ADMINISTRATOR},
+    "staff:create": {ADMINISTRATOR},
+    "staff:detail": {ADMINISTRATOR},
+    "staff:deactivate": {ADMINISTRATOR},
+    "staff:activate": {ADMINISTRATOR},
+    "staff:send_link": {ADMINISTRATOR},
+    "staff_password_set": PUBLIC,
+    "staff_password_done": PUBLIC,
 }
 # URLs that only take POST; GET must not change anything (405).
 POST_ONLY = {
@@ -163,6 +173,9 @@ POST_ONLY = {
     "audiences:job_retry",
     "wholesale:bulk",
     "cards:batch_import",
+    "staff:deactivate",
+    "staff:activate",
+    "staff:send_link",
     "wholesale:assign",
     "wholesale:approve",
     "wholesale:reject",
@@ -243,7 +256,11 @@ def objects(db, settings, tmp_path):
         store=None,
         actor=None,
     )
+    colleague = get_user_model().objects.create_user(
+        "colleague", email="colleague@example.vn", password="pw-colleague-1"
+    )
     return {
+        "colleague": colleague,
         "card": card,
         "card_batch": card_batch,
         "application": application,
@@ -321,6 +338,10 @@ def url_for(name, objects):
         "cards:batch_import",
     }:
         args = [objects["card"].pk]
+    elif name.startswith("staff:") and name not in {"staff:list", "staff:create"}:
+        args = [objects["colleague"].pk]
+    elif name == "staff_password_set":
+        args = ["MQ", "not-a-token"]
     elif name == "wholesale_public:more":
         args = ["not-a-token"]
     elif name == "customers:options":
