@@ -30,6 +30,7 @@ from cards.forms import (
 from cards.models import CardBatch, CardStatus, TouristCard
 from core.files import FileRejected
 from core.pagination import InvalidCursor, keyset_page
+from customers import access_log
 from customers.models import Customer
 
 NEW = "new"
@@ -59,12 +60,20 @@ class CardListView(PermissionRequiredMixin, TemplateView):
         query = self.request.GET.copy()
         for name in ("after", "before"):
             query.pop(name, None)
+        full = self.request.user.has_perm("cards.view_passport_touristcard")
+        shown = sum(1 for card in page.rows if card.passport_number)
+        if full and shown:
+            access_log.record(
+                user=self.request.user,
+                kind=access_log.Kind.REVEALED,
+                detail=_("%(n)s passport numbers on the cards list") % {"n": shown},
+            )
         return super().get_context_data(
             form=form,
             page=page,
             filter_query=query.urlencode(),
             filtered=any(data.values()),
-            full_passports=self.request.user.has_perm("cards.view_passport_touristcard"),
+            full_passports=full,
             **kwargs,
         )
 
@@ -81,11 +90,19 @@ class CardDetailView(PermissionRequiredMixin, DetailView):
         )
 
     def get_context_data(self, **kwargs):
+        full = self.request.user.has_perm("cards.view_passport_touristcard")
+        if full and self.object.passport_number:
+            access_log.record(
+                user=self.request.user,
+                kind=access_log.Kind.REVEALED,
+                customer=self.object.customer,
+                detail=_("Passport number on card %(number)s") % {"number": self.object.number},
+            )
         return super().get_context_data(
             events=self.object.events.select_related("actor")[:100],
             replaces=TouristCard.objects.filter(replaced_by=self.object).first(),
             can_change=self.request.user.has_perm("cards.activate_touristcard"),
-            full_passports=self.request.user.has_perm("cards.view_passport_touristcard"),
+            full_passports=full,
             **kwargs,
         )
 

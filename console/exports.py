@@ -88,6 +88,10 @@ BASE_COLUMNS = [
     ExportColumn("last_access_at", _("Last access"), "last_access_at"),
     ExportColumn("tags", _("Tags"), None),
 ]
+# Columns holding a person's own data: choosing any of them is logged as personal-data access.
+PERSONAL_COLUMNS = frozenset(
+    {"first_name", "last_name", "email", "phone", "date_of_birth", "address", "card_passport_full"}
+)
 DEFAULT_EXPORT_COLUMNS = [
     "member_number",
     "last_name",

@@ -10,7 +10,8 @@ from django.core.files import File
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from console.exports import WRITERS, export_queryset, resolve_columns
+from console.exports import PERSONAL_COLUMNS, WRITERS, export_queryset, resolve_columns
+from customers import access_log
 from customers.models import ExportJob
 from customers.selectors import customers_matching, describe_filter
 
@@ -38,7 +39,7 @@ def create_export_job(
     except ValueError as error:
         raise ValidationError(str(error), code="bad_columns") from None
     customers_matching(query_string)  # raises on an invalid filter
-    return ExportJob.objects.create(
+    job = ExportJob.objects.create(
         created_by=user,
         query_string=query_string.lstrip("?"),
         description=describe_filter(query_string.lstrip("?")) or _("All customers"),
@@ -47,6 +48,14 @@ def create_export_job(
         file_format=file_format,
         via=via,
     )
+    personal = [key for key in columns if key in PERSONAL_COLUMNS]
+    if personal:
+        access_log.record(
+            user=user,
+            kind=access_log.Kind.EXPORTED,
+            detail=_("Export %(id)s: %(columns)s") % {"id": job.pk, "columns": ", ".join(personal)},
+        )
+    return job
 
 
 def is_small(job: ExportJob) -> bool:

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from console.views import (
+    access_log,
     bulk,
     changes,
     customer,
@@ -31,6 +32,7 @@ urlpatterns = [
     path("bulk/archive/", bulk.BulkArchiveView.as_view(), name="bulk_archive"),
     path("changes/", changes.BulkChangeListView.as_view(), name="changes"),
     path("changes/<int:pk>/retry/", changes.BulkChangeRetryView.as_view(), name="change_retry"),
+    path("personal-data-log/", access_log.AccessLogView.as_view(), name="access_log"),
     path("export/", exports.ExportView.as_view(), name="export"),
     path("exports/", exports.ExportListView.as_view(), name="exports"),
     path("exports/<int:pk>/", exports.ExportDetailView.as_view(), name="export_detail"),

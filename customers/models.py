@@ -438,6 +438,50 @@ class CustomerEvent(models.Model):
         return f"{self.get_kind_display()} {self.created_at:%Y-%m-%d %H:%M}"
 
 
+class PersonalDataAccess(models.Model):
+    """Who saw whose personal data: a customer's page opened, a masked value shown in full,
+    personal columns exported. Kept PII_LOG_RETENTION_DAYS, then pruned."""
+
+    class Kind(models.TextChoices):
+        VIEWED = "viewed", _("Opened the customer's page")
+        REVEALED = "revealed", _("Saw a masked value in full")
+        EXPORTED = "exported", _("Exported personal columns")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("staff"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    customer = models.ForeignKey(
+        Customer,
+        verbose_name=_("customer"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,  # (customer, -at) below
+    )
+    kind = models.CharField(_("what"), max_length=10, choices=Kind)
+    detail = models.CharField(_("detail"), max_length=255, blank=True)
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("personal data access")
+        verbose_name_plural = _("personal data accesses")
+        indexes = [
+            models.Index(fields=["-at"], name="pii_recent_idx"),
+            models.Index(fields=["customer", "-at"], name="pii_customer_idx"),
+            models.Index(fields=["user", "-at"], name="pii_user_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.at:%Y-%m-%d %H:%M}"
+
+
 class MarketingConsent(models.Model):
     """A customer's current answer on being sent marketing on one channel, with when and from
     where it was given or withdrawn; each change is also on the customer's timeline. No row:

@@ -19,6 +19,12 @@ MODULES = (
     (_("Exports"), "download", "customers:exports", "customers.export_customer"),
     (_("Bulk changes"), "lightning", "customers:changes", "customers.view_customer"),
     (_("Staff"), "person-badge", "staff:list", "auth.view_user"),
+    (
+        _("Personal data log"),
+        "eye",
+        "customers:access_log",
+        "customers.view_personaldataaccess",
+    ),
 )
 
 

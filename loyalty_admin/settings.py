@@ -309,7 +309,10 @@ WORKER_PERIODIC = [
     ("audiences.services.refresh_stale_sizes", 15 * 60),
     ("audiences.services.freeze_due", 60 * 60),
     ("cards.services.expire_due", 60 * 60),
+    ("customers.access_log.prune", 24 * 60 * 60),
 ]
+# The personal-data access log keeps entries this many days (then the worker prunes them).
+PII_LOG_RETENTION_DAYS = int(os.environ.get("PII_LOG_RETENTION_DAYS", "365"))
 # An audience's size on the audience list is recounted when older than this.
 AUDIENCE_COUNT_MINUTES = int(os.environ.get("AUDIENCE_COUNT_MINUTES", "60"))
 

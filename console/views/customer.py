@@ -15,7 +15,7 @@ from console.forms import (
     CustomerForm,
 )
 from console.selectors import customer_timeline
-from customers import selectors, services
+from customers import access_log, selectors, services
 from customers.custom_fields import from_json_value
 from customers.models import (
     Customer,
@@ -48,6 +48,7 @@ class CustomerDetailView(PermissionRequiredMixin, DetailView):
             for d in definitions
             if d.key in customer.custom_fields
         ]
+        access_log.record(user=self.request.user, kind=access_log.Kind.VIEWED, customer=customer)
         why = why_this_rank(customer)
         override_form = OverrideForm(initial={"rank": customer.rank_id})
         if why:  # the ranks are loaded already: no second query for the picker

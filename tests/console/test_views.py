@@ -143,11 +143,12 @@ def test_detail_query_count_is_pinned(staff_client, django_assert_num_queries):
     OrderFactory.create_batch(3, customer=customer)
     # The signed-in page's, the customer and its tabs, the "why this rank" panel (ranks,
     # policy, the qualifying amount), rank history on the timeline, marketing consent,
-    # wholesale applications and tourist cards (no session save: once a minute at most).
-    with django_assert_num_queries(BASE + 16):
+    # wholesale applications and tourist cards, and the access log's row (no session save:
+    # once a minute at most).
+    with django_assert_num_queries(BASE + 17):
         client.get(customer.get_absolute_url())
     OrderFactory.create_batch(5, customer=customer)
-    with django_assert_num_queries(BASE + 16):
+    with django_assert_num_queries(BASE + 17):
         client.get(customer.get_absolute_url())
 
 

@@ -128,6 +128,7 @@ DECISIONS = {
     "wholesale_public:apply": PUBLIC,
     "wholesale_public:done": PUBLIC,
     "wholesale_public:more": PUBLIC,
+    "customers:access_log": {ADMINISTRATOR},
     # Staff accounts: Administrators only; the emailed password link's pages are public.
     "staff:list": {ADMINISTRATOR},
     "staff:create": {ADMINISTRATOR},
