@@ -61,7 +61,9 @@ def test_exporting_personal_columns_is_logged_with_the_columns(staff_client):
     form = {"query": "", "scope": "all", "file_format": "csv", "submitted": "1"}
     client.post(reverse("customers:export"), form | {"columns": ["member_number", "city"]})
     assert not PersonalDataAccess.objects.exists()
-    client.post(reverse("customers:export"), form | {"columns": ["member_number", "email", "phone"]})
+    client.post(
+        reverse("customers:export"), form | {"columns": ["member_number", "email", "phone"]}
+    )
     entry = PersonalDataAccess.objects.get()
     assert entry.kind == Kind.EXPORTED and entry.detail.endswith(": email, phone")
 
