@@ -22,7 +22,9 @@ class StaffForm(BootstrapFormMixin, forms.Form):
     email = forms.EmailField(
         label=_("Email"), help_text=_("The link to set the password is sent here.")
     )
-    role = forms.ChoiceField(label=_("Role"), choices=[(role, _(role)) for role in ROLES])
+    role = forms.ChoiceField(
+        label=_("Role"), choices=[("", _("— choose —")), *[(role, _(role)) for role in ROLES]]
+    )
 
     def __init__(self, *args, instance=None, **kwargs):
         super().__init__(*args, **kwargs)
