@@ -10,6 +10,7 @@ from console.views import (
     listing,
     password,
     saved_views,
+    subject_access,
 )
 
 app_name = "customers"
@@ -22,6 +23,11 @@ urlpatterns = [
     path("<int:pk>/delete/", lifecycle.CustomerDeleteView.as_view(), name="delete"),
     path("<int:pk>/anonymise/", lifecycle.CustomerAnonymiseView.as_view(), name="anonymise"),
     path("<int:pk>/restore/", lifecycle.CustomerRestoreView.as_view(), name="restore"),
+    path(
+        "<int:pk>/personal-data/",
+        subject_access.SubjectAccessView.as_view(),
+        name="personal_data",
+    ),
     path("<int:pk>/reset-link/", password.SendPasswordResetView.as_view(), name="send_reset"),
     path("columns/", listing.ColumnsView.as_view(), name="columns"),
     path("options/<slug:kind>/", listing.OptionsView.as_view(), name="options"),

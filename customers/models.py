@@ -200,6 +200,7 @@ class Customer(models.Model):
             ("send_password_reset", _("Can send customers a password-reset link")),
             ("archive_customer", _("Can archive and restore customers")),
             ("erase_customer", _("Can anonymise customers on an erasure request")),
+            ("export_personal_data", _("Can export a customer's own data on an access request")),
         ]
         constraints = [
             *(

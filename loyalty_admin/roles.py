@@ -74,6 +74,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         *_READ_REFERENCE,
         "customers.change_customer",
         "customers.send_password_reset",
+        "customers.export_personal_data",  # a customer's access request, at the desk
         # Care staff settle complaints, which sometimes means a rank by hand (with a reason).
         "ranks.override_rank",
         "tags.assign_tag",

@@ -41,6 +41,7 @@ DECISIONS = {
     "customers:anonymise": {ADMINISTRATOR},
     "customers:restore": {ADMINISTRATOR},
     "customers:send_reset": {ADMINISTRATOR, CUSTOMER_CARE},
+    "customers:personal_data": {ADMINISTRATOR, CUSTOMER_CARE},
     "customers:columns": EVERYONE,
     "customers:view_create": EVERYONE,
     "customers:view_open": EVERYONE,
@@ -144,6 +145,7 @@ POST_ONLY = {
     "logout",
     "customers:restore",
     "customers:send_reset",
+    "customers:personal_data",
     "customers:columns",
     "customers:view_create",
     "customers:view_open",
@@ -296,6 +298,7 @@ def url_for(name, objects):
         "customers:anonymise",
         "customers:restore",
         "customers:send_reset",
+    "customers:personal_data",
     }:
         args = [objects["customer"].pk]
     elif name in {"ranks:update", "ranks:delete"}:
