@@ -298,7 +298,7 @@ def url_for(name, objects):
         "customers:anonymise",
         "customers:restore",
         "customers:send_reset",
-    "customers:personal_data",
+        "customers:personal_data",
     }:
         args = [objects["customer"].pk]
     elif name in {"ranks:update", "ranks:delete"}:
