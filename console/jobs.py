@@ -92,6 +92,7 @@ def run_export_job(job_id: int, progress=None) -> ExportJob:
             )
             with path.open("rb") as handle:
                 job.file.save(_filename(job), File(handle), save=False)
+            job.file_size = path.stat().st_size
     except Exception as error:
         logger.exception("export job %s failed", job.pk)
         job.fail(error)
@@ -101,6 +102,7 @@ def run_export_job(job_id: int, progress=None) -> ExportJob:
         rows_done=rows,
         cells_cut=job.cells_cut,
         file=job.file,
+        file_size=job.file_size,
         finished_at=now,
         expires_at=now + settings.EXPORT_LINK_LIFETIME,
     )

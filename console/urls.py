@@ -41,6 +41,7 @@ urlpatterns = [
     path("personal-data-log/", access_log.AccessLogView.as_view(), name="access_log"),
     path("export/", exports.ExportView.as_view(), name="export"),
     path("exports/", exports.ExportListView.as_view(), name="exports"),
+    path("exports/log/", exports.ExportLogView.as_view(), name="export_log"),
     path("exports/<int:pk>/", exports.ExportDetailView.as_view(), name="export_detail"),
     path(
         "exports/<int:pk>/download/", exports.ExportDownloadView.as_view(), name="export_download"

@@ -601,6 +601,7 @@ class ExportJob(Job):
     # Text cells longer than a spreadsheet cell holds, written cut with a visible marker.
     cells_cut = models.PositiveIntegerField(default=0)
     file = models.FileField(upload_to="exports/%Y/%m/", blank=True)
+    file_size = models.PositiveBigIntegerField(_("file size"), null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
 
     task_name = "console.tasks.export_customers_task"
@@ -622,6 +623,22 @@ class ExportJob(Job):
             and bool(self.file)
             and (self.expires_at is None or self.expires_at > timezone.now())
         )
+
+
+class ExportDownload(models.Model):
+    """One download of an export's file: who and when (the export log lists them)."""
+
+    job = models.ForeignKey(ExportJob, on_delete=models.CASCADE, related_name="downloads")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self):
+        return f"download of {self.job_id} at {self.at:%Y-%m-%d %H:%M}"
 
 
 class BulkChange(Job):

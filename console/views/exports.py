@@ -1,9 +1,11 @@
 """Exports: choose columns and format, download, the export log, retry."""
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import PermissionRequiredMixin
 from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
 from django.http import (
     FileResponse,
     StreamingHttpResponse,
@@ -13,11 +15,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.generic import DetailView, FormView, ListView
+from django.views.generic import DetailView, FormView, ListView, TemplateView
 
 from console import jobs
 from console.exports import (
     csv_lines,
+    export_column_choices,
     export_queryset,
     resolve_columns,
 )
@@ -25,12 +28,12 @@ from console.forms import (
     ExportForm,
 )
 from console.results import chosen_columns, export_columns_of
-from core.forms import is_id, parse_ids
+from core.dates import day_end, day_start
+from core.forms import BootstrapFormMixin, is_id, parse_ids
+from core.pagination import InvalidCursor, keyset_page
 from core.views import RetryJobMixin
 from customers import selectors
-from customers.models import (
-    ExportJob,
-)
+from customers.models import ExportDownload, ExportJob
 
 
 class ExportView(PermissionRequiredMixin, FormView):
@@ -104,7 +107,7 @@ class ExportView(PermissionRequiredMixin, FormView):
                 return _stream_csv(job)
             job = jobs.run_export_job(job.pk)
             if job.status == ExportJob.Status.DONE:
-                return _download(job)
+                return _download(job, self.request.user)
             messages.error(self.request, _("The export failed: %(error)s") % {"error": job.error})
             return redirect(job)
         job.enqueue()
@@ -118,6 +121,7 @@ def _stream_csv(job: ExportJob) -> StreamingHttpResponse:
     job.total_rows = queryset.count()
     job.status, job.started_at = ExportJob.Status.RUNNING, timezone.now()
     job.save(update_fields=["total_rows", "status", "started_at"])
+    ExportDownload.objects.create(job=job, user=job.created_by)
     response = StreamingHttpResponse(
         _logged_when_sent(job, csv_lines(queryset, columns)),
         content_type="text/csv; charset=utf-8",
@@ -129,11 +133,12 @@ def _stream_csv(job: ExportJob) -> StreamingHttpResponse:
 def _logged_when_sent(job: ExportJob, lines):
     """Pass the CSV's lines on; the job is done once the last has gone, and failed (with the
     rows sent) when the download stops before it."""
-    rows, finished = -2, False  # the BOM and the header come first
+    rows, finished, size = -2, False, 0  # the BOM and the header come first
     try:
         for line in lines:
             yield line
             rows += 1
+            size += len(line.encode())
         finished = True
     finally:
         done = ExportJob.Status.DONE if finished else ExportJob.Status.FAILED
@@ -144,11 +149,17 @@ def _logged_when_sent(job: ExportJob, lines):
             % {"rows": max(rows, 0)}
         )
         ExportJob.objects.filter(pk=job.pk).update(
-            status=done, rows_done=max(rows, 0), error=error, finished_at=timezone.now()
+            status=done,
+            rows_done=max(rows, 0),
+            error=error,
+            finished_at=timezone.now(),
+            file_size=size,
         )
 
 
-def _download(job: ExportJob) -> FileResponse:
+def _download(job: ExportJob, user) -> FileResponse:
+    """The export's file, its download put on the export log."""
+    ExportDownload.objects.create(job=job, user=user)
     return FileResponse(
         job.file.open("rb"),
         as_attachment=True,
@@ -192,7 +203,7 @@ class ExportDownloadView(ExportDetailView):
         if not job.is_downloadable:
             messages.error(request, _("This download has expired or is not ready."))
             return redirect(job)
-        return _download(job)
+        return _download(job, request.user)
 
 
 class ExportRetryView(RetryJobMixin, ExportDetailView):
@@ -201,3 +212,74 @@ class ExportRetryView(RetryJobMixin, ExportDetailView):
 
     def get_job(self):
         return self.get_object()
+
+
+VIA_CHOICES = [
+    ("", gettext_lazy("Any way")),
+    ("web", gettext_lazy("The web page")),
+    ("command", gettext_lazy("A command")),
+]
+
+
+class ExportLogFilterForm(BootstrapFormMixin, forms.Form):
+    staff = forms.CharField(label=gettext_lazy("Staff username"), required=False, max_length=150)
+    via = forms.ChoiceField(label=gettext_lazy("Through"), required=False, choices=VIA_CHOICES)
+    date_from = forms.DateField(
+        label=gettext_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label=gettext_lazy("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
+class ExportLogView(PermissionRequiredMixin, TemplateView):
+    """Every export, whoever made it and however: the filter in words, columns, rows, file
+    size, duration and each download (Administrators)."""
+
+    permission_required = "customers.view_exportdownload"
+    raise_exception = True
+    template_name = "customers/export_log.html"
+    per_page = 50
+
+    def get_context_data(self, **kwargs):
+        form = ExportLogFilterForm(self.request.GET)
+        data = form.cleaned_data if form.is_valid() else {}
+        rows = ExportJob.objects.select_related("created_by").prefetch_related(
+            Prefetch("downloads", queryset=ExportDownload.objects.select_related("user"))
+        )
+        if data.get("staff"):
+            rows = rows.filter(created_by__username__iexact=data["staff"].strip())
+        if data.get("via"):
+            rows = rows.filter(via=data["via"])
+        if data.get("date_from"):
+            rows = rows.filter(created_at__gte=day_start(data["date_from"]))
+        if data.get("date_to"):
+            rows = rows.filter(created_at__lt=day_end(data["date_to"]))
+        get = self.request.GET
+        ordering = ["-created_at", "-id"]
+        try:
+            page = keyset_page(
+                rows,
+                ordering,
+                self.per_page,
+                after=get.get("after", ""),
+                before=get.get("before", ""),
+            )
+        except InvalidCursor:
+            page = keyset_page(rows, ordering, self.per_page)
+        labels = dict(export_column_choices())
+        for job in page.rows:
+            job.column_labels = [str(labels.get(key, key)) for key in job.columns]
+            job.duration = None
+            if job.started_at and job.finished_at:
+                job.duration = (job.finished_at - job.started_at).total_seconds()
+        query = get.copy()
+        for name in ("after", "before"):
+            query.pop(name, None)
+        return super().get_context_data(
+            form=form,
+            page=page,
+            filter_query=query.urlencode(),
+            filtered=any(data.values()),
+            **kwargs,
+        )

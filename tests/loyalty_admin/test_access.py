@@ -130,6 +130,7 @@ DECISIONS = {
     "wholesale_public:done": PUBLIC,
     "wholesale_public:more": PUBLIC,
     "customers:access_log": {ADMINISTRATOR},
+    "customers:export_log": {ADMINISTRATOR},
     # Staff accounts: Administrators only; the emailed password link's pages are public.
     "staff:list": {ADMINISTRATOR},
     "staff:create": {ADMINISTRATOR},
@@ -285,7 +286,9 @@ def objects(db, settings, tmp_path):
 
 def url_for(name, objects):
     args = []
-    if name.startswith("customers:export_") or name == "customers:export_retry":
+    if (
+        name.startswith("customers:export_") and name != "customers:export_log"
+    ) or name == "customers:export_retry":
         args = [objects["job"].pk]
     elif name == "customers:change_retry":
         args = [objects["change"].pk]
