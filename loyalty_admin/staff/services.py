@@ -60,7 +60,7 @@ def _set_role(user, role: str) -> None:
 @transaction.atomic
 def create_staff(*, username: str, first_name: str, last_name: str, email: str, role: str, actor):
     """A new account in `role`, without a usable password; the person sets one through the
-    emailed link."""
+    link `send_password_link` emails (sent by the caller once the account is saved)."""
     user = get_user_model()(
         username=username, first_name=first_name, last_name=last_name, email=email
     )
@@ -69,7 +69,6 @@ def create_staff(*, username: str, first_name: str, last_name: str, email: str, 
     _set_role(user, role)
     user.save(update_fields=["is_staff"])
     logger.info("staff %s created in role %s by user %s", user.pk, role, actor.pk)
-    transaction.on_commit(lambda: send_password_link(user=user, actor=actor))
     return user
 
 
@@ -102,9 +101,14 @@ def set_active(*, user, active: bool, actor):
     return user
 
 
+class LinkNotSent(Exception):
+    """The mail server refused or could not be reached; the account itself is saved."""
+
+
 def send_password_link(*, user, actor) -> None:
     """Email the person a link to set their password (Django's reset token: single use, void
-    once the password changes or after PASSWORD_RESET_TIMEOUT)."""
+    once the password changes or after PASSWORD_RESET_TIMEOUT). Raises ValidationError when
+    there is nobody to send it to, LinkNotSent when the mail could not go."""
     if not user.email:
         raise ValidationError(
             _("%(name)s has no email address to send the link to.") % {"name": user.username},
@@ -124,10 +128,14 @@ def send_password_link(*, user, actor) -> None:
         "url": settings.PUBLIC_BASE_URL + path,
         "hours": settings.PASSWORD_RESET_TIMEOUT // 3600,
     }
-    send_mail(
-        subject=_("Set your Loyalty Admin password"),
-        message=render_to_string("staff/email/set_password.txt", context),
-        from_email=None,
-        recipient_list=[user.email],
-    )
+    try:
+        send_mail(
+            subject=_("Set your Loyalty Admin password"),
+            message=render_to_string("staff/email/set_password.txt", context),
+            from_email=None,
+            recipient_list=[user.email],
+        )
+    except OSError as error:  # smtplib's errors and refused connections alike
+        logger.warning("password link for staff %s not sent: %s", user.pk, error)
+        raise LinkNotSent(str(error)) from error
     logger.info("password link sent to staff %s by user %s", user.pk, actor.pk)

@@ -67,11 +67,20 @@ class StaffCreateView(PermissionRequiredMixin, FormView):
 
     def form_valid(self, form):
         user = services.create_staff(**form.cleaned_data, actor=self.request.user)
-        messages.success(
-            self.request,
-            _("%(name)s can sign in once they set a password with the link sent to %(email)s.")
-            % {"name": user.username, "email": user.email},
-        )
+        try:
+            services.send_password_link(user=user, actor=self.request.user)
+        except services.LinkNotSent as error:
+            messages.warning(
+                self.request,
+                _("%(name)s is added, but the email could not be sent (%(error)s): send it again.")
+                % {"name": user.username, "error": error},
+            )
+        else:
+            messages.success(
+                self.request,
+                _("%(name)s can sign in once they set a password with the link sent to %(email)s.")
+                % {"name": user.username, "email": user.email},
+            )
         return redirect("staff:detail", pk=user.pk)
 
 
@@ -137,6 +146,10 @@ class StaffActionView(PermissionRequiredMixin, View):
                 )
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
+        except services.LinkNotSent as error:
+            messages.error(
+                request, _("The email could not be sent (%(error)s).") % {"error": error}
+            )
         else:
             messages.success(request, message % {"name": person.username, "email": person.email})
         return redirect("staff:detail", pk=person.pk)

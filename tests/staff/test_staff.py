@@ -37,11 +37,8 @@ def link_in(message) -> str:
     return re.search(r"https?://\S+", message.body).group(0)
 
 
-def test_an_administrator_adds_staff_who_set_their_own_password(
-    admin_client, mailoutbox, django_capture_on_commit_callbacks
-):
-    with django_capture_on_commit_callbacks(execute=True):
-        response = admin_client.post(reverse("staff:create"), new_staff())
+def test_an_administrator_adds_staff_who_set_their_own_password(admin_client, mailoutbox):
+    response = admin_client.post(reverse("staff:create"), new_staff())
     person = User.objects.get(username="lan.pham")
     assert response.url == reverse("staff:detail", args=[person.pk])
     assert person.email == "lan.pham@example.vn" and not person.has_usable_password()
@@ -158,3 +155,19 @@ def test_only_administrators_manage_staff(staff_client, role):
     assert client.post(reverse("staff:create"), new_staff()).status_code == 403
     assert client.post(reverse("staff:deactivate", args=[person.pk])).status_code == 403
     assert not User.objects.filter(username="lan.pham").exists()
+
+
+def test_a_mail_server_down_keeps_the_account_and_says_to_send_again(admin_client, settings):
+    # A real SMTP connection to a port nothing listens on.
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": 9, "timeout": 5},
+        }
+    }
+    response = admin_client.post(reverse("staff:create"), new_staff(), follow=True)
+    body = response.content.decode()
+    assert "is added, but the email could not be sent (" in body and "send it again" in body
+    person = User.objects.get(username="lan.pham")
+    again = admin_client.post(reverse("staff:send_link", args=[person.pk]), follow=True)
+    assert "The email could not be sent (" in again.content.decode()
