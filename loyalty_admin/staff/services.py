@@ -28,23 +28,19 @@ def role_of(user) -> str:
     return next((role for role in ROLES if role in names), "")
 
 
-def _active_administrators():
-    """The active Administrators, locked, so two demotions at once cannot both pass."""
-    return (
-        get_user_model()
-        .objects.select_for_update()
-        .filter(is_active=True)
-        .filter(groups__name=ADMINISTRATOR)
-        .order_by("pk")
-    )
-
-
 def _keep_an_administrator(user, *, losing: bool) -> None:
-    """Refuse a change that would leave no active Administrator."""
+    """Refuse a change that would leave no active Administrator. The Administrator group's
+    row is locked first, so two such changes at once run one after the other and the second
+    counts what the first left (a fresh query after the lock, in its own snapshot)."""
     if not losing:
         return
-    others = [pk for pk in _active_administrators().values_list("pk", flat=True) if pk != user.pk]
-    if not others:
+    Group.objects.select_for_update().get(name=ADMINISTRATOR)
+    others = (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name=ADMINISTRATOR)
+        .exclude(pk=user.pk)
+    )
+    if not others.exists():
         raise ValidationError(
             _("%(name)s is the last active Administrator; make someone else one first.")
             % {"name": user.get_username()},

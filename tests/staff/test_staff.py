@@ -2,10 +2,12 @@
 deactivation, and never without an active Administrator."""
 
 import re
+import threading
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.db import connection, connections
 from django.test import Client
 from django.urls import reverse
 
@@ -171,3 +173,39 @@ def test_a_mail_server_down_keeps_the_account_and_says_to_send_again(admin_clien
     person = User.objects.get(username="lan.pham")
     again = admin_client.post(reverse("staff:send_link", args=[person.pk]), follow=True)
     assert "The email could not be sent (" in again.content.decode()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite serialises writers itself")
+@pytest.mark.django_db(transaction=True)
+def test_two_administrators_demoting_each_other_at_once_leave_one():
+    first = make_staff(ADMINISTRATOR, username="admin-one")
+    second = make_staff(ADMINISTRATOR, username="admin-two")
+    start, outcomes = threading.Barrier(2), []
+
+    def demote(actor, target):
+        start.wait(10)
+        try:
+            services.update_staff(
+                user=User.objects.get(pk=target.pk),
+                first_name="",
+                last_name="",
+                email=f"{target.username}@example.vn",
+                role=SALES,
+                actor=actor,
+            )
+            outcomes.append("demoted")
+        except ValidationError as error:
+            outcomes.append(error.messages[0])
+        finally:
+            connections.close_all()
+
+    threads = [
+        threading.Thread(target=demote, args=pair) for pair in [(first, second), (second, first)]
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert outcomes.count("demoted") == 1
+    assert "last active Administrator" in next(o for o in outcomes if o != "demoted")
+    assert User.objects.filter(is_active=True, groups__name=ADMINISTRATOR).count() == 1
