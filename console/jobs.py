@@ -38,7 +38,8 @@ def create_export_job(
         resolve_columns(columns, user=user)
     except ValueError as error:
         raise ValidationError(str(error), code="bad_columns") from None
-    customers_matching(query_string)  # raises on an invalid filter
+    matching = customers_matching(query_string)  # raises on an invalid filter
+    _refuse_over_the_cap(matching.filter(pk__in=selected_ids) if selected_ids else matching)
     job = ExportJob.objects.create(
         created_by=user,
         query_string=query_string.lstrip("?"),
@@ -56,6 +57,25 @@ def create_export_job(
             detail=_("Export %(id)s: %(columns)s") % {"id": job.pk, "columns": ", ".join(personal)},
         )
     return job
+
+
+def _refuse_over_the_cap(queryset) -> None:
+    """Refuse an export of more than EXPORT_MAX_ROWS rows, saying how many it would hold
+    (counted up to the cap and one more, then exactly only when over)."""
+    cap = settings.EXPORT_MAX_ROWS
+    if not cap:
+        return
+    rows = queryset.order_by().values("pk")
+    if rows[: cap + 1].count() <= cap:
+        return
+    raise ValidationError(
+        _(
+            "This export would hold %(count)s rows; at most %(cap)s are exported at once "
+            "(EXPORT_MAX_ROWS). Narrow the filter."
+        ),
+        params={"count": f"{rows.count():,}", "cap": f"{cap:,}"},
+        code="too_many_rows",
+    )
 
 
 def is_small(job: ExportJob) -> bool:

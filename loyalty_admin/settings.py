@@ -271,6 +271,8 @@ if not DEBUG and not TESTING:
 # Domain settings.
 PHONE_DEFAULT_REGION = os.environ.get("PHONE_DEFAULT_REGION", "VN")
 EXPORT_SYNC_ROW_LIMIT = int(os.environ.get("EXPORT_SYNC_ROW_LIMIT", "5000"))
+# An export of more rows than this is refused with its count (0: no limit).
+EXPORT_MAX_ROWS = int(os.environ.get("EXPORT_MAX_ROWS", "1000000"))
 # Where `manage.py ensure_demo_staff` keeps the demo logins it generated (outside git).
 DEMO_LOGINS_FILE = Path(os.environ.get("DEMO_LOGINS_FILE", BASE_DIR / ".demo-logins"))
 # Bulk actions on more customers than this run as background tasks instead of in the request.

@@ -85,3 +85,15 @@ def test_administrators_read_the_log_with_command_exports_and_filters(staff_clie
 @pytest.mark.parametrize("role", [SALES, MARKETING])
 def test_only_administrators_read_the_export_log(staff_client, role):
     assert staff_client(role).get(LOG).status_code == 403
+
+
+def test_an_export_over_the_row_cap_is_refused_with_its_count(staff_client, settings):
+    settings.EXPORT_MAX_ROWS = 2
+    CustomerFactory.create_batch(3, city="Huế")
+    response = export(staff_client(MARKETING), "xlsx")
+    body = response.content.decode()
+    assert response.status_code == 400
+    assert "This export would hold 3 rows; at most 2 are exported at once" in body
+    assert not ExportJob.objects.exists()
+    settings.EXPORT_MAX_ROWS = 3
+    assert export(staff_client(SALES), "csv").status_code == 200
