@@ -10,6 +10,15 @@ from core.forms import BootstrapFormMixin
 from customers.models import Store
 from customers.phone import normalise_phone
 
+TYPED_DATE_FORMATS = ["%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%Y-%m-%d"]
+
+
+def typed_date() -> forms.DateInput:
+    return forms.DateInput(
+        format="%d/%m/%Y",
+        attrs={"inputmode": "numeric", "placeholder": "DD/MM/YYYY", "autocomplete": "off"},
+    )
+
 
 class ActivationForm(BootstrapFormMixin, forms.Form):
     """The counter's one form, in the order a clerk reads a passport: card, passport, name,
@@ -31,12 +40,26 @@ class ActivationForm(BootstrapFormMixin, forms.Form):
     full_name = forms.CharField(
         label=_("Full name as in the passport"), max_length=160, help_text=_("Surname first.")
     )
+    # Typed dates, as on the passport and the ticket: faster at the counter than a picker's
+    # parts, and the same keys in every browser.
     date_of_birth = forms.DateField(
-        label=_("Date of birth"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Date of birth"),
+        required=False,
+        input_formats=TYPED_DATE_FORMATS,
+        widget=typed_date(),
+        help_text=_("DD/MM/YYYY"),
     )
-    arrival = forms.DateField(label=_("Arrival"), widget=forms.DateInput(attrs={"type": "date"}))
+    arrival = forms.DateField(
+        label=_("Arrival"),
+        input_formats=TYPED_DATE_FORMATS,
+        widget=typed_date(),
+        help_text=_("DD/MM/YYYY"),
+    )
     departure = forms.DateField(
-        label=_("Departure"), widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Departure"),
+        input_formats=TYPED_DATE_FORMATS,
+        widget=typed_date(),
+        help_text=_("DD/MM/YYYY"),
     )
     phone = forms.CharField(label=_("Mobile number"), required=False, max_length=30)
     email = forms.EmailField(label=_("Email"), required=False)

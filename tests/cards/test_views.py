@@ -181,3 +181,26 @@ def test_the_customer_page_shows_the_customers_cards(staff_client, stock):
     page = care.get(card.customer.get_absolute_url()).content.decode()
     shown = page.split('data-testid="tourist-cards"')[1].split("</dd>")[0]
     assert card.get_absolute_url() in shown and "Active" in shown
+
+
+def test_the_counter_takes_dates_as_typed_from_a_passport(staff_client, stock):
+    today = timezone.localdate()
+    arrival, departure = today - timedelta(days=1), today + timedelta(days=6)
+    client = staff_client(CUSTOMER_CARE)
+    page = client.get(ACTIVATE).content.decode()
+    assert 'placeholder="DD/MM/YYYY"' in page
+    refused = client.post(
+        ACTIVATE, form(stock[0], arrival=arrival.strftime("%d/%m/%Y"), departure="31/02/2027")
+    ).content.decode()
+    assert "Enter a valid date." in refused
+    assert f'value="{arrival.strftime("%d/%m/%Y")}"' in refused
+    client.post(
+        ACTIVATE,
+        form(
+            stock[0],
+            arrival=arrival.strftime("%d.%m.%Y"),
+            departure=departure.strftime("%d/%m/%Y"),
+        ),
+    )
+    card = TouristCard.objects.get(number=stock[0])
+    assert (card.arrival, card.departure) == (arrival, departure)

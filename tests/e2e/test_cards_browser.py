@@ -31,8 +31,8 @@ def tab_to(page, name: str, most: int = 6) -> None:
 
 
 def type_date(page, day) -> None:
-    """A date as Chromium's en-US date input takes it from the keyboard: mm dd yyyy."""
-    page.keyboard.type(f"{day.month:02d}{day.day:02d}{day.year}")
+    """A date as the counter form takes it: DD/MM/YYYY, typed."""
+    page.keyboard.type(day.strftime("%d/%m/%Y"), delay=20)
 
 
 def test_activate_with_the_keyboard_then_find_the_tourist_by_nationality(page, live_server):
@@ -45,16 +45,16 @@ def test_activate_with_the_keyboard_then_find_the_tourist_by_nationality(page, l
     page.goto(f"{live_server.url}/cards/activate/")
 
     assert focused(page) == "number"  # the scanner types into the focused field
-    page.keyboard.type(number)
+    page.keyboard.type(number, delay=20)
     page.keyboard.press("Tab")
     assert focused(page) == "passport_number"
-    page.keyboard.type("TR1234567")
+    page.keyboard.type("TR1234567", delay=20)
     page.keyboard.press("Tab")  # into the nationality search
     page.keyboard.type("Japan")
     expect(page.locator(".ts-dropdown .option.active")).to_have_text("Japan")
     page.keyboard.press("Enter")
     tab_to(page, "full_name")
-    page.keyboard.type("TANAKA Hana")
+    page.keyboard.type("TANAKA Hana", delay=20)
     tab_to(page, "arrival")
     type_date(page, today - timedelta(days=1))
     tab_to(page, "departure")
