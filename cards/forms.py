@@ -31,11 +31,12 @@ class ActivationForm(BootstrapFormMixin, forms.Form):
         help_text=_("Type it or scan it."),
     )
     passport_number = forms.CharField(label=_("Passport number"), max_length=30)
+    # A plain select: the browser's own type-ahead finds a country by its first letters and
+    # leaves the focus where the clerk's Tab put it (a scripted picker took it back at times).
     nationality = forms.ChoiceField(
         label=_("Nationality"),
         choices=[],
-        widget=forms.Select(attrs={"data-picker": ""}),
-        help_text=_("Type to search."),
+        help_text=_("Type the first letters of the country."),
     )
     full_name = forms.CharField(
         label=_("Full name as in the passport"), max_length=160, help_text=_("Surname first.")
