@@ -131,8 +131,8 @@ def save_audience(*, audience: Audience, actor, everyone_ok: bool = False) -> Au
 
 
 def rule_users(audience: Audience) -> list[str]:
-    """What names this audience in its rule: automatic tags and other audiences (so it may not
-    be deleted while they do)."""
+    """What uses this audience: automatic tags and other audiences naming it in their rules, and
+    scheduled exports of it (so it may not be deleted while they do)."""
     users = [
         _("automatic tag “%(name)s”") % {"name": tag.name}
         for tag in Tag.objects.filter(kind=Tag.Kind.AUTOMATIC).only("name", "rule")
@@ -142,6 +142,10 @@ def rule_users(audience: Audience) -> list[str]:
         _("audience “%(name)s”") % {"name": other.name}
         for other in Audience.objects.exclude(pk=audience.pk).exclude(rule="").only("name", "rule")
         if audience.pk in referenced_ids(other.rule)
+    ]
+    users += [
+        _("scheduled export “%(name)s”") % {"name": name}
+        for name in audience.scheduled_exports.values_list("name", flat=True)
     ]
     return users
 

@@ -1,9 +1,14 @@
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db.models import Q
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from audiences.selectors import audiences_for_list
 from console.exports import export_column_choices
+from console.models import ScheduledExport
+from console.schedules import WEEKDAYS, check_cron, check_filename_pattern
 from console.tables import column_choices
 from core.forms import BootstrapFormMixin, parse_ids
 from customers.custom_fields import from_json_value, to_json_value
@@ -355,3 +360,146 @@ class SavedViewForm(BootstrapFormMixin, forms.ModelForm):
 
 class BulkStatusForm(BootstrapFormMixin, forms.Form):
     status = forms.ChoiceField(label=_("New status"), choices=Customer.Status.choices)
+
+
+class ScheduledExportForm(BootstrapFormMixin, forms.ModelForm):
+    """A scheduled export: what (a filter, a saved view or an audience, columns, format), when
+    (daily / weekly / monthly at a local time, or cron) and where (folder and/or email)."""
+
+    MAX_RECIPIENTS = 20
+
+    columns = forms.MultipleChoiceField(
+        label=_("Columns"), widget=forms.CheckboxSelectMultiple, choices=()
+    )
+    weekday = forms.TypedChoiceField(
+        label=_("On"), required=False, coerce=int, empty_value=None, choices=()
+    )
+
+    class Meta:
+        model = ScheduledExport
+        fields = [
+            "name",
+            "source",
+            "query_string",
+            "saved_view",
+            "audience",
+            "columns",
+            "file_format",
+            "frequency",
+            "time_of_day",
+            "weekday",
+            "day_of_month",
+            "cron",
+            "to_folder",
+            "filename_pattern",
+            "keep_files",
+            "to_email",
+            "recipients",
+            "enabled",
+        ]
+        widgets = {
+            "source": forms.RadioSelect,
+            "query_string": forms.TextInput(attrs={"placeholder": "city=Huế&rank=3"}),
+            "time_of_day": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+            "recipients": forms.Textarea(attrs={"rows": 2}),
+            "cron": forms.TextInput(attrs={"placeholder": "0 7 * * 1-5"}),
+        }
+        help_texts = {
+            "query_string": _("Copy it from the customer list's address, after the “?”."),
+            "filename_pattern": _("{name}, {date}, {time} and {ext} are filled in."),
+            "keep_files": _("Older files in the folder are deleted; 0 keeps them all."),
+            "recipients": _("Email addresses, one per line or separated by commas."),
+            "cron": _("Minute, hour, day of month, month, day of week — in local time."),
+        }
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        available = export_column_choices(user)
+        self.fields["columns"].choices = available
+        self.fields["weekday"].choices = [("", "—"), *WEEKDAYS]
+        self.fields["saved_view"].queryset = SavedView.objects.filter(
+            Q(owner=user) | Q(is_shared=True)
+        )
+        self.fields["audience"].queryset = audiences_for_list()
+        keys = {key for key, _label in available}
+        # Columns that no longer exist (a custom field deleted) are named, not silently kept.
+        self.missing_columns = [key for key in self.instance.columns if key not in keys]
+        if self.missing_columns and not self.is_bound:
+            self.initial["columns"] = [key for key in self.instance.columns if key in keys]
+
+    def clean_day_of_month(self):
+        day = self.cleaned_data.get("day_of_month")
+        if day is not None and not 1 <= day <= 31:
+            raise ValidationError(_("A day of the month is 1 to 31."), code="bad_day")
+        return day
+
+    def clean_cron(self):
+        cron = " ".join(self.cleaned_data.get("cron", "").split())
+        if cron:
+            check_cron(cron)
+        return cron
+
+    def clean_filename_pattern(self):
+        pattern = self.cleaned_data.get("filename_pattern", "").strip()
+        check_filename_pattern(pattern)
+        return pattern
+
+    def clean_recipients(self):
+        recipients = self.cleaned_data.get("recipients", "").replace(",", "\n").split()
+        bad = [address for address in recipients if not _is_email(address)]
+        if bad:
+            raise ValidationError(
+                _("Not an email address: %(bad)s.") % {"bad": ", ".join(bad)}, code="bad_email"
+            )
+        if len(recipients) > self.MAX_RECIPIENTS:
+            raise ValidationError(
+                _("At most %(max)s recipients.") % {"max": self.MAX_RECIPIENTS}, code="too_many"
+            )
+        return "\n".join(dict.fromkeys(recipients))
+
+    def clean(self):
+        cleaned = super().clean()
+        source = cleaned.get("source")
+        Source, Frequency = ScheduledExport.Source, ScheduledExport.Frequency
+        if source == Source.SAVED_VIEW and not cleaned.get("saved_view"):
+            self.add_error("saved_view", _("Choose the saved view to export."))
+        if source == Source.AUDIENCE and not cleaned.get("audience"):
+            self.add_error("audience", _("Choose the audience to export."))
+        if source == Source.FILTER:
+            query = (cleaned.get("query_string") or "").strip().lstrip("?")
+            cleaned["query_string"] = query
+            try:
+                customers_matching(query)
+            except ValidationError as error:
+                self.add_error(
+                    "query_string",
+                    _("The filter is not valid: %(why)s") % {"why": " ".join(error.messages)},
+                )
+        frequency = cleaned.get("frequency")
+        if frequency == Frequency.CRON:
+            if not cleaned.get("cron") and "cron" not in self.errors:
+                self.add_error("cron", _("Type the cron expression."))
+        elif frequency and not cleaned.get("time_of_day") and "time_of_day" not in self.errors:
+            self.add_error("time_of_day", _("Give the local time it runs at."))
+        if frequency == Frequency.WEEKLY and cleaned.get("weekday") is None:
+            self.add_error("weekday", _("Choose the day of the week."))
+        monthly = frequency == Frequency.MONTHLY
+        if monthly and not cleaned.get("day_of_month") and "day_of_month" not in self.errors:
+            self.add_error("day_of_month", _("Give the day of the month."))
+        if not cleaned.get("to_folder") and not cleaned.get("to_email"):
+            raise ValidationError(
+                _("Choose where the file goes: the export folder, email, or both."),
+                code="no_destination",
+            )
+        emailed = cleaned.get("to_email")
+        if emailed and not cleaned.get("recipients") and "recipients" not in self.errors:
+            self.add_error("recipients", _("Give at least one recipient for the email."))
+        return cleaned
+
+
+def _is_email(address: str) -> bool:
+    try:
+        validate_email(address)
+    except ValidationError:
+        return False
+    return True

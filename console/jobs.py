@@ -26,8 +26,10 @@ def create_export_job(
     file_format: str,
     selected_ids: list[int] | None = None,
     via: str = "web",
+    label: str = "",
 ) -> ExportJob:
-    """Validate the request and record the export; raise ValidationError on a bad filter."""
+    """Validate the request and record the export; raise ValidationError on a bad filter.
+    `label` names what made it (a schedule) before the filter in words on the export log."""
     if file_format not in WRITERS:
         raise ValidationError(
             _("Unknown export format “%(format)s”."), params={"format": file_format}
@@ -43,7 +45,9 @@ def create_export_job(
     job = ExportJob.objects.create(
         created_by=user,
         query_string=query_string.lstrip("?"),
-        description=describe_filter(query_string.lstrip("?")) or _("All customers"),
+        description=": ".join(
+            filter(None, [label, describe_filter(query_string.lstrip("?")) or _("All customers")])
+        ),
         selected_ids=selected_ids or [],
         columns=columns,
         file_format=file_format,

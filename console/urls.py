@@ -10,6 +10,7 @@ from console.views import (
     listing,
     password,
     saved_views,
+    schedules,
     subject_access,
 )
 
@@ -47,6 +48,38 @@ urlpatterns = [
         "exports/<int:pk>/download/", exports.ExportDownloadView.as_view(), name="export_download"
     ),
     path("exports/<int:pk>/retry/", exports.ExportRetryView.as_view(), name="export_retry"),
+    path("exports/schedules/", schedules.ScheduleListView.as_view(), name="schedules"),
+    path("exports/schedules/new/", schedules.ScheduleCreateView.as_view(), name="schedule_create"),
+    path(
+        "exports/schedules/<int:pk>/",
+        schedules.ScheduleDetailView.as_view(),
+        name="schedule_detail",
+    ),
+    path(
+        "exports/schedules/<int:pk>/edit/",
+        schedules.ScheduleUpdateView.as_view(),
+        name="schedule_update",
+    ),
+    path(
+        "exports/schedules/<int:pk>/run/",
+        schedules.ScheduleRunNowView.as_view(),
+        name="schedule_run",
+    ),
+    path(
+        "exports/schedules/<int:pk>/delete/",
+        schedules.ScheduleDeleteView.as_view(),
+        name="schedule_delete",
+    ),
+    path(
+        "exports/schedules/<int:pk>/runs/<int:run_pk>/download/",
+        schedules.ScheduleRunDownloadView.as_view(),
+        name="schedule_run_download",
+    ),
+    path(
+        "exports/scheduled/<str:token>/",
+        schedules.ScheduleLinkDownloadView.as_view(),
+        name="schedule_download",
+    ),
 ]
 
 # Served to customers (not staff) from the emailed link.

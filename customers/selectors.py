@@ -20,10 +20,12 @@ from customers.models import Customer, CustomerEvent, ExportJob, SavedView
 from customers.phone import normalise_phone
 
 
-def customer_filterset(query_string: str = "", *, data: QueryDict | None = None):
+def customer_filterset(query_string: str = "", *, data: QueryDict | None = None, like=None):
+    """The filter set of a list query string (`like`: one whose rewards and custom fields it
+    reuses instead of reading them again)."""
     if data is None:
         data = QueryDict(query_string.lstrip("?"))
-    return CustomerFilterSet(data, queryset=Customer.objects.for_list())
+    return CustomerFilterSet(data, queryset=Customer.objects.for_list(), like=like)
 
 
 def filter_errors(filterset) -> list[tuple[str, list[str]]]:
@@ -45,10 +47,10 @@ def criteria_in_words(filterset) -> list[tuple[str, str, str]]:
     ]
 
 
-def describe_filter(query_string: str) -> str:
+def describe_filter(query_string: str, *, like=None) -> str:
     """A list query string in words: "City: Huế; Rank: Gold, Silver" ("" for no criterion,
-    the query string itself when it is not a valid filter)."""
-    filterset = customer_filterset(query_string)
+    the query string itself when it is not a valid filter). `like`: see customer_filterset."""
+    filterset = customer_filterset(query_string, like=like)
     if not filterset.is_valid():
         return query_string
     parts = [f"{label}: {shown}" for _name, label, shown in criteria_in_words(filterset)]

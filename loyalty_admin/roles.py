@@ -28,6 +28,7 @@ ADMINISTRATOR_APPS = (
     "wholesale",
     "cards",
     "migration",
+    "console",
 )
 
 _READ_REFERENCE = (
@@ -69,6 +70,10 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "audiences.delete_audience",
         "wholesale.view_wholesaleapplication",
         "cards.view_touristcard",
+        "console.view_scheduledexport",
+        "console.add_scheduledexport",
+        "console.change_scheduledexport",
+        "console.delete_scheduledexport",
     ),
     CUSTOMER_CARE: (
         *_READ_REFERENCE,

@@ -278,6 +278,8 @@ DEMO_LOGINS_FILE = Path(os.environ.get("DEMO_LOGINS_FILE", BASE_DIR / ".demo-log
 # Bulk actions on more customers than this run as background tasks instead of in the request.
 BULK_SYNC_ROW_LIMIT = int(os.environ.get("BULK_SYNC_ROW_LIMIT", "20000"))
 EXPORT_LINK_LIFETIME = timedelta(hours=int(os.environ.get("EXPORT_LINK_HOURS", "24")))
+# The server folder scheduled exports write their files into (it must exist and be writable).
+EXPORT_SCHEDULE_DIR = Path(os.environ.get("EXPORT_SCHEDULE_DIR", BASE_DIR / "scheduled-exports"))
 PASSWORD_RESET_LINK_LIFETIME = timedelta(
     minutes=int(os.environ.get("PASSWORD_RESET_LINK_MINUTES", "30"))
 )
@@ -312,6 +314,7 @@ WORKER_PERIODIC = [
     ("audiences.services.freeze_due", 60 * 60),
     ("cards.services.expire_due", 60 * 60),
     ("customers.access_log.prune", 24 * 60 * 60),
+    ("console.schedules.run_due", 60),
 ]
 # The personal-data access log keeps entries this many days (then the worker prunes them).
 PII_LOG_RETENTION_DAYS = int(os.environ.get("PII_LOG_RETENTION_DAYS", "365"))

@@ -23,6 +23,7 @@ fi
 $PY manage.py migrate --no-input
 $PY manage.py ensure_demo_staff  # first: the demo's wholesale decisions are made by "sales"
 $PY manage.py seed_demo
+mkdir -p scheduled-exports  # EXPORT_SCHEDULE_DIR of the demo
 
 $PY manage.py worker --no-reload &
 worker=$!

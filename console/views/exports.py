@@ -107,7 +107,7 @@ class ExportView(PermissionRequiredMixin, FormView):
                 return _stream_csv(job)
             job = jobs.run_export_job(job.pk)
             if job.status == ExportJob.Status.DONE:
-                return _download(job, self.request.user)
+                return serve_export(job, self.request.user)
             messages.error(self.request, _("The export failed: %(error)s") % {"error": job.error})
             return redirect(job)
         job.enqueue()
@@ -157,7 +157,7 @@ def _logged_when_sent(job: ExportJob, lines):
         )
 
 
-def _download(job: ExportJob, user) -> FileResponse:
+def serve_export(job: ExportJob, user) -> FileResponse:
     """The export's file, its download put on the export log."""
     ExportDownload.objects.create(job=job, user=user)
     return FileResponse(
@@ -203,7 +203,7 @@ class ExportDownloadView(ExportDetailView):
         if not job.is_downloadable:
             messages.error(request, _("This download has expired or is not ready."))
             return redirect(job)
-        return _download(job, request.user)
+        return serve_export(job, request.user)
 
 
 class ExportRetryView(RetryJobMixin, ExportDetailView):
@@ -218,6 +218,7 @@ VIA_CHOICES = [
     ("", gettext_lazy("Any way")),
     ("web", gettext_lazy("The web page")),
     ("command", gettext_lazy("A command")),
+    ("schedule", gettext_lazy("A schedule")),
 ]
 
 

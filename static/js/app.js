@@ -144,7 +144,28 @@
     });
   }
 
+  // Parts of a form that apply to one choice only: data-shown-when="field=value value2" shows
+  // the element while the field named `field` holds one of the values (the rest stay submitted).
+  function initShownWhen(root) {
+    root.querySelectorAll("[data-shown-when]").forEach(function (part) {
+      if (part.dataset.shownReady) return;
+      part.dataset.shownReady = "1";
+      var rule = part.dataset.shownWhen.split("=");
+      var form = part.closest("form");
+      var wanted = rule[1].split(" ");
+      function update() {
+        var control = form.elements[rule[0]];
+        if (!control) return;
+        var value = control.type === "checkbox" ? (control.checked ? "on" : "") : control.value;
+        part.hidden = wanted.indexOf(value) === -1;
+      }
+      form.addEventListener("change", update);
+      update();
+    });
+  }
+
   function init(root) {
+    initShownWhen(root);
     initFilterToggle(root);
     initCharts(root);
     initPickers(root);

@@ -15,6 +15,8 @@ NOT_PAGES = {
     "logout",
     "customers:options",
     "customers:export_download",
+    "customers:schedule_run_download",
+    "customers:schedule_download",
     "migration:error_file",
     "audiences:job_errors",
     "wholesale:document",  # the applicant's PDF or image itself

@@ -1,6 +1,6 @@
 """Every URL × every role: the expected allow / deny, decided explicitly per URL name."""
 
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -10,6 +10,9 @@ from django.utils import timezone
 
 from audiences.models import Audience, AudienceJob
 from cards.services import activate, generate_batch
+from console import jobs
+from console.models import ScheduledExport, ScheduledExportRun
+from console.schedules import download_token
 from customers.models import BulkChange, ExportJob, SavedView
 from loyalty_admin.roles import ADMINISTRATOR, CUSTOMER_CARE, MARKETING, SALES
 from migration.models import ImportJob
@@ -131,6 +134,16 @@ DECISIONS = {
     "wholesale_public:more": PUBLIC,
     "customers:access_log": {ADMINISTRATOR},
     "customers:export_log": {ADMINISTRATOR},
+    # Scheduled exports: ops (Administrators) and Marketing; a run's file also needs the export
+    # permission, and the emailed link opens for any signed-in staff who may export.
+    "customers:schedules": {ADMINISTRATOR, MARKETING},
+    "customers:schedule_create": {ADMINISTRATOR, MARKETING},
+    "customers:schedule_detail": {ADMINISTRATOR, MARKETING},
+    "customers:schedule_update": {ADMINISTRATOR, MARKETING},
+    "customers:schedule_run": {ADMINISTRATOR, MARKETING},
+    "customers:schedule_delete": {ADMINISTRATOR, MARKETING},
+    "customers:schedule_run_download": {ADMINISTRATOR, MARKETING},
+    "customers:schedule_download": {ADMINISTRATOR, SALES, MARKETING},
     # Staff accounts: Administrators only; the emailed password link's pages are public.
     "staff:list": {ADMINISTRATOR},
     "staff:create": {ADMINISTRATOR},
@@ -144,6 +157,7 @@ DECISIONS = {
 # URLs that only take POST; GET must not change anything (405).
 POST_ONLY = {
     "logout",
+    "customers:schedule_run",
     "customers:restore",
     "customers:send_reset",
     "customers:personal_data",
@@ -263,7 +277,18 @@ def objects(db, settings, tmp_path):
     colleague = get_user_model().objects.create_user(
         "colleague", email="colleague@example.vn", password="pw-colleague-1"
     )
+    schedule = ScheduledExport.objects.create(
+        name="Daily", columns=["email"], time_of_day=time(7), owner=owner
+    )
+    done = jobs.run_export_job(
+        jobs.create_export_job(user=owner, query_string="", columns=["email"], file_format="csv").pk
+    )
+    run = ScheduledExportRun.objects.create(
+        schedule=schedule, occurrence=timezone.now(), status="done", job=done
+    )
     return {
+        "schedule": schedule,
+        "run": run,
         "colleague": colleague,
         "card": card,
         "card_batch": card_batch,
@@ -286,7 +311,13 @@ def objects(db, settings, tmp_path):
 
 def url_for(name, objects):
     args = []
-    if (
+    if name == "customers:schedule_run_download":
+        args = [objects["schedule"].pk, objects["run"].pk]
+    elif name == "customers:schedule_download":
+        args = [download_token(objects["run"])]
+    elif name.startswith("customers:schedule_") and name != "customers:schedule_create":
+        args = [objects["schedule"].pk]
+    elif (
         name.startswith("customers:export_") and name != "customers:export_log"
     ) or name == "customers:export_retry":
         args = [objects["job"].pk]

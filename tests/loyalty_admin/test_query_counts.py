@@ -2,9 +2,11 @@
 unexpected one, fails here. (List, detail and rank pages are pinned beside their tests.)"""
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.urls import reverse
 
+from console.models import ScheduledExport, ScheduledExportRun
 from customers.models import ExportJob
 from loyalty_admin.roles import ADMINISTRATOR
 from ranks.models import RankRecalculation
@@ -73,3 +75,33 @@ def test_rank_policy_page(client, django_assert_num_queries):
 def test_recalculation_page(client, django_assert_num_queries):
     job = RankRecalculation.objects.create()
     pinned(client, reverse("ranks:recalculation", args=[job.pk]), 1, django_assert_num_queries)
+
+
+def _schedule_with_runs(name, runs=1):
+    owner = get_user_model().objects.get(username="admin")
+    schedule = ScheduledExport.objects.create(name=name, columns=["email"], owner=owner)
+    for minute in range(runs):
+        ScheduledExportRun.objects.create(
+            schedule=schedule, occurrence=schedule.created_at.replace(minute=minute), status="done"
+        )
+    return schedule
+
+
+def test_schedule_list(client, django_assert_num_queries):
+    # the schedules with owner, source and their last run's status (subqueries), the count,
+    # and the filter's choices (rewards, custom fields) to put the filters in words
+    _schedule_with_runs("first")
+    more = lambda: [_schedule_with_runs(f"s{n}", 2) for n in range(4)]  # noqa: E731
+    pinned(client, reverse("customers:schedules"), 4, django_assert_num_queries, grow=more)
+
+
+def test_schedule_detail(client, django_assert_num_queries):
+    # the schedule (owner, source joined), the filter's choices (rewards, custom fields) to put
+    # it in words, its runs (job and requester joined)
+    schedule = _schedule_with_runs("first")
+    url = reverse("customers:schedule_detail", args=[schedule.pk])
+    more = lambda: [  # noqa: E731
+        type(run).objects.create(schedule=schedule, occurrence=run.occurrence.replace(second=n))
+        for n, run in enumerate(list(schedule.runs.all()) * 3, start=1)
+    ]
+    pinned(client, url, 4, django_assert_num_queries, grow=more)
