@@ -15,7 +15,7 @@ from django.views import View
 from django.views.generic import CreateView, DeleteView, DetailView, ListView, UpdateView
 
 from console import schedules
-from console.exports import DEFAULT_EXPORT_COLUMNS
+from console.exports import DEFAULT_EXPORT_COLUMNS, export_column_choices
 from console.forms import ScheduledExportForm
 from console.models import ScheduledExport, ScheduledExportRun
 from console.views.exports import serve_export
@@ -144,6 +144,8 @@ class ScheduleDetailView(PermissionRequiredMixin, DetailView):
         schedule = self.object
         context["timing"] = schedules.describe_timing(schedule)
         context["what"] = describe_source(schedule)
+        labels = dict(export_column_choices(self.request.user))
+        context["column_labels"] = [str(labels.get(key, key)) for key in schedule.columns]
         context["next_runs"] = (
             schedules.next_runs(schedule, timezone.now(), 3) if schedule.enabled else []
         )
