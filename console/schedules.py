@@ -21,6 +21,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -183,6 +184,7 @@ def save_schedule(schedule: ScheduledExport) -> ScheduledExport:
 
 def run_due(now=None) -> list[ScheduledExportRun]:
     """Run every schedule that is due; safe to call every minute from several machines."""
+    fail_abandoned(now or timezone.now())
     runs = []
     while (run := _take_due(now or timezone.now())) is not None:
         runs.append(execute(run))
@@ -207,6 +209,24 @@ def _take_due(now) -> ScheduledExportRun | None:
         )
     # Not created: this slot ran already (the schedule's next run was set back by hand).
     return run if created else _take_due(now)
+
+
+def fail_abandoned(now) -> int:
+    """Mark failed the runs whose runner died: their export job was marked failed by the
+    worker's sweep, or no job was ever made after the stall limit. The next occurrence, or
+    Run now, tries again."""
+    limit = now - datetime.timedelta(minutes=settings.JOB_STALL_MINUTES)
+    abandoned = ScheduledExportRun.objects.filter(status=ScheduledExportRun.Status.RUNNING).filter(
+        Q(job__status=ExportJob.Status.FAILED) | Q(job__isnull=True, started_at__lt=limit)
+    )
+    return abandoned.update(
+        status=ScheduledExportRun.Status.FAILED,
+        finished_at=now,
+        error=_(
+            "The run stopped before it finished (its runner was stopped); "
+            "the next occurrence runs again."
+        ),
+    )
 
 
 def run_now(schedule: ScheduledExport, user) -> ScheduledExportRun:

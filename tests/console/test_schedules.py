@@ -204,6 +204,22 @@ def test_two_runners_at_once_run_an_occurrence_once(settings, tmp_path):
     assert all(run.status == "done" for run in ScheduledExportRun.objects.all())
 
 
+def test_a_run_whose_runner_died_is_marked_failed(settings):
+    daily = schedule()
+    stalled = timezone.now() - datetime.timedelta(minutes=settings.JOB_STALL_MINUTES + 1)
+    job = ExportJob.objects.create(columns=["email"], status="failed", error="stalled")
+    died = ScheduledExportRun.objects.create(schedule=daily, occurrence=stalled, job=job)
+    never = ScheduledExportRun.objects.create(
+        schedule=daily, occurrence=stalled - datetime.timedelta(days=1), started_at=stalled
+    )
+    fresh = ScheduledExportRun.objects.create(schedule=daily, occurrence=timezone.now())
+    schedules.run_due()
+    for run in (died, never, fresh):
+        run.refresh_from_db()
+    assert died.status == never.status == "failed" and "runner was stopped" in died.error
+    assert fresh.status == "running"  # its worker may still pick it up
+
+
 def test_the_command_runs_what_is_due(capsys):
     CustomerFactory(city="Huế")
     schedule(next_run_at=timezone.now() - datetime.timedelta(minutes=1))
