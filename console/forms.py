@@ -417,8 +417,9 @@ class ScheduledExportForm(BootstrapFormMixin, forms.ModelForm):
         available = export_column_choices(user)
         self.fields["columns"].choices = available
         self.fields["weekday"].choices = [("", "—"), *WEEKDAYS]
+        # Another's private view stays on offer to whoever edits a schedule already using it.
         self.fields["saved_view"].queryset = SavedView.objects.filter(
-            Q(owner=user) | Q(is_shared=True)
+            Q(owner=user) | Q(is_shared=True) | Q(pk=self.instance.saved_view_id)
         )
         self.fields["audience"].queryset = audiences_for_list()
         keys = {key for key, _label in available}

@@ -446,6 +446,16 @@ def test_the_form_refuses_with_the_reason(changes, field, message):
     assert message in " ".join(errors_of(**changes)[field])
 
 
+def test_a_colleague_edits_a_schedule_of_their_private_saved_view():
+    owner = ops()
+    view = SavedView.objects.create(name="Mine", owner=owner, query_string="city=Huế")
+    daily = schedule(source="view", saved_view=view, query_string="")
+    colleague = make_staff(MARKETING)
+    data = form_data(source="view", saved_view=str(view.pk), query_string="")
+    assert ScheduledExportForm(data, instance=daily, user=colleague).is_valid()
+    assert "saved_view" in errors_of(source="view", saved_view=str(view.pk))  # not for new ones
+
+
 def test_a_column_that_no_longer_exists_is_named_when_editing():
     definition = CustomFieldDefinition.objects.create(
         key="shoe", label="Shoe size", field_type="text"
